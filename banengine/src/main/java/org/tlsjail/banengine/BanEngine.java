@@ -1,0 +1,394 @@
+package org.tlsjail.banengine;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ban decision: counts failed handshakes per source in a strict sliding window and bans a
+ * source that reaches {@code maxretry} failures within {@code findtime} for {@code bantime}.
+ *
+ * <p>{@link #isBanned(InetAddress)} is the hot path (every accepted connection): lock-free and,
+ * for an IPv4 source, allocation-free. Everything that changes bans runs under one lock, so bans,
+ * unbans and listener events are totally ordered. Time comes only from the injected
+ * {@link InstantSource}.
+ */
+public final class BanEngine {
+    private static final Logger LOG = LoggerFactory.getLogger(BanEngine.class);
+    /** Inet4Address.hashCode() is the address itself in OpenJDK; checked once, not assumed. */
+    private static final boolean INET4_HASH_IS_ADDRESS = inet4HashIsAddress();
+
+    private final InstantSource clock;
+    private final BanTable table = new BanTable();
+    private final FailureTracker failures;
+    private final List<BanListener> listeners = new CopyOnWriteArrayList<>();
+
+    private volatile JailConfig config;
+    private volatile List<IpRange> ignore;
+    private volatile Cache<SourceKey, Integer> banHistory;
+
+    // guarded by this
+    private final Map<SourceKey, BanRecord> active = new HashMap<>();
+    private final TreeSet<BanRecord> byEnd = new TreeSet<>(
+            Comparator.comparingLong(BanRecord::untilMillis)
+                    .thenComparingLong(r -> r.key().hi())
+                    .thenComparingLong(r -> r.key().lo())
+                    .thenComparingInt(r -> r.key().prefixLength()));
+    private volatile int activeCount;
+
+    private final LongAdder failureCount = new LongAdder();
+    private final LongAdder banCount = new LongAdder();
+    private final LongAdder unbanCount = new LongAdder();
+    private final LongAdder droppedCount = new LongAdder();
+
+    public BanEngine(JailConfig config, InstantSource clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.config = Objects.requireNonNull(config, "config");
+        this.ignore = config.ignoreRanges();
+        this.failures = new FailureTracker(config, clock);
+        this.banHistory = newBanHistory(config);
+    }
+
+    public JailConfig config() {
+        return config;
+    }
+
+    /** Adds a listener for ban and unban events (see {@link BanListener} for the contract). */
+    public void addListener(BanListener listener) {
+        listeners.add(Objects.requireNonNull(listener));
+    }
+
+    public void removeListener(BanListener listener) {
+        listeners.remove(listener);
+    }
+
+    // ---------------------------------------------------------------- hot path
+
+    /** True if {@code source} is banned right now. Lock-free; allocates nothing for IPv4 sources. */
+    public boolean isBanned(InetAddress source) {
+        if (activeCount == 0) {
+            return false;
+        }
+        JailConfig c = config;
+        long hi;
+        long lo;
+        if (source instanceof Inet4Address && INET4_HASH_IS_ADDRESS) {
+            hi = 0;
+            lo = SourceKey.V4_MAPPED | (source.hashCode() & Masks.v4(c.ipv4Prefix()) & 0xFFFF_FFFFL);
+        } else {
+            SourceKey k = c.keyOf(source);
+            hi = k.hi();
+            lo = k.lo();
+        }
+        long until = table.untilOf(hi, lo);
+        return until != 0 && until > clock.millis();
+    }
+
+    // ---------------------------------------------------------------- failures
+
+    /** Counts one failure of {@code source} now. */
+    public FailureOutcome recordFailure(InetAddress source) {
+        return recordFailure(source, 1, "failure");
+    }
+
+    /**
+     * Counts {@code weight} failures of {@code source} now; {@code reason} goes into the ban
+     * record if this failure triggers a ban.
+     */
+    public FailureOutcome recordFailure(InetAddress source, int weight, String reason) {
+        if (weight < 1) {
+            throw new IllegalArgumentException("weight must be at least 1, got " + weight);
+        }
+        if (isIgnored(source)) {
+            return FailureOutcome.IGNORED;
+        }
+        JailConfig c = config;
+        SourceKey key = c.keyOf(source);
+        long now = clock.millis();
+        if (table.untilOf(key.hi(), key.lo()) > now) {
+            return FailureOutcome.ALREADY_BANNED;
+        }
+        failureCount.add(weight);
+        if (!failures.add(key, weight, now, c)) {
+            return FailureOutcome.COUNTED;
+        }
+        synchronized (this) {
+            BanRecord current = active.get(key);
+            if (current != null && current.untilMillis() > now) {
+                return FailureOutcome.ALREADY_BANNED; // another thread's failure got there first
+            }
+            int earlier = earlierBans(key);
+            long length = c.permanentBans() ? -1 : c.increment().banMillis(c.banTime().toMillis(), earlier);
+            putBan(new BanRecord(key, Instant.ofEpochMilli(now), length < 0 ? null : Instant.ofEpochMilli(now + length),
+                    earlier + 1, reason), now);
+        }
+        return FailureOutcome.BANNED;
+    }
+
+    public boolean isIgnored(InetAddress source) {
+        for (IpRange r : ignore) {
+            if (r.contains(source)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- manual control
+
+    /**
+     * Bans {@code source} from now for {@code duration} ({@link FailDuration#PERMANENT} for ever);
+     * a null duration uses the configured bantime, incremented for repeat offenders.
+     *
+     * @throws IllegalArgumentException if the source is in ignoreip
+     */
+    public BanRecord ban(InetAddress source, Duration duration, String reason) {
+        if (isIgnored(source)) {
+            throw new IllegalArgumentException(Addresses.format(source)
+                    + " is in jail.ignoreip; remove it there before banning it");
+        }
+        JailConfig c = config;
+        SourceKey key = c.keyOf(source);
+        long now = clock.millis();
+        synchronized (this) {
+            int earlier = earlierBans(key);
+            long length;
+            if (duration == null) {
+                length = c.permanentBans() ? -1 : c.increment().banMillis(c.banTime().toMillis(), earlier);
+            } else if (duration.isNegative()) {
+                length = -1;
+            } else if (duration.isZero()) {
+                throw new IllegalArgumentException("ban duration must be positive or -1 (permanent)");
+            } else {
+                length = duration.toMillis();
+            }
+            BanRecord r = new BanRecord(key, Instant.ofEpochMilli(now),
+                    length < 0 ? null : Instant.ofEpochMilli(now + length), earlier + 1,
+                    reason == null ? "manual" : reason);
+            BanRecord old = active.get(key);
+            if (old != null) {
+                removeBan(old, BanListener.UnbanCause.MANUAL);
+            }
+            failures.forget(key);
+            putBan(r, now);
+            return r;
+        }
+    }
+
+    /** Lifts the ban covering {@code source}; false if there was none. */
+    public synchronized boolean unban(InetAddress source) {
+        return unban(config.keyOf(source));
+    }
+
+    /** Lifts the ban on {@code key} exactly as listed by {@link #banned()}; false if there was none. */
+    public synchronized boolean unban(SourceKey key) {
+        BanRecord r = active.get(key);
+        if (r == null) {
+            return false;
+        }
+        removeBan(r, BanListener.UnbanCause.MANUAL);
+        return true;
+    }
+
+    /** Lifts every ban; returns how many. */
+    public synchronized int unbanAll() {
+        List<BanRecord> all = new ArrayList<>(active.values());
+        all.forEach(r -> removeBan(r, BanListener.UnbanCause.MANUAL));
+        return all.size();
+    }
+
+    /**
+     * Puts back a ban read from the journal at start, with its original times; no event is fired.
+     * A ban that has ended by now is skipped; returns whether it was applied.
+     */
+    public synchronized boolean restore(BanRecord ban) {
+        long now = clock.millis();
+        if (ban.untilMillis() <= now) {
+            return false;
+        }
+        BanRecord old = active.remove(ban.key());
+        if (old != null) {
+            byEnd.remove(old);
+        }
+        active.put(ban.key(), ban);
+        byEnd.add(ban);
+        table.put(ban.key().hi(), ban.key().lo(), ban.untilMillis());
+        activeCount = active.size();
+        banHistory.asMap().merge(ban.key(), ban.banCount(), Math::max);
+        enforceCap(now);
+        return active.containsKey(ban.key());
+    }
+
+    // ---------------------------------------------------------------- time
+
+    /**
+     * Ends the bans whose time is up and tells the listeners. {@link #startSweeper()} calls it
+     * every 250 ms; tests call it after moving their clock.
+     */
+    public synchronized int expireDue() {
+        long now = clock.millis();
+        int n = 0;
+        while (!byEnd.isEmpty() && byEnd.first().untilMillis() <= now) {
+            removeBan(byEnd.first(), BanListener.UnbanCause.EXPIRED);
+            n++;
+        }
+        failures.cleanUp();
+        return n;
+    }
+
+    /**
+     * Starts a daemon thread that calls {@link #expireDue()} every 250 ms, so expiry events
+     * reach listeners within a second of a ban's end even when no traffic arrives. Close the
+     * returned handle to stop it.
+     */
+    public AutoCloseable startSweeper() {
+        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tlsjail-ban-sweeper");
+            t.setDaemon(true);
+            return t;
+        });
+        s.scheduleWithFixedDelay(() -> {
+            try {
+                expireDue();
+            } catch (RuntimeException e) {
+                LOG.warn("ban sweep failed", e);
+            }
+        }, 250, 250, TimeUnit.MILLISECONDS);
+        return s::shutdownNow;
+    }
+
+    // ---------------------------------------------------------------- reconfiguration
+
+    /**
+     * Applies new settings, keeping active bans and failure histories. Bans made under another
+     * prefix length keep their key; a changed {@code max-bans} applies at once (dropping the bans
+     * that end soonest if the table is now over the cap).
+     */
+    public synchronized void reconfigure(JailConfig next) {
+        JailConfig previous = config;
+        ignore = next.ignoreRanges();
+        config = next;
+        failures.reconfigure(next);
+        if (!previous.increment().remember().equals(next.increment().remember())
+                || previous.maxTrackedKeys() != next.maxTrackedKeys()) {
+            Cache<SourceKey, Integer> h = newBanHistory(next);
+            h.putAll(banHistory.asMap());
+            banHistory = h;
+        }
+        enforceCap(clock.millis());
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /** The active bans, soonest-ending first. */
+    public synchronized List<BanRecord> banned() {
+        long now = clock.millis();
+        List<BanRecord> out = new ArrayList<>(byEnd.size());
+        for (BanRecord r : byEnd) {
+            if (r.untilMillis() > now) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    /** The ban covering {@code source}, if any. */
+    public synchronized BanRecord banOf(InetAddress source) {
+        BanRecord r = active.get(config.keyOf(source));
+        return r != null && r.untilMillis() > clock.millis() ? r : null;
+    }
+
+    public EngineStats stats() {
+        return new EngineStats(failures.size(), activeCount, failureCount.sum(), banCount.sum(),
+                unbanCount.sum(), failures.evictions(), droppedCount.sum());
+    }
+
+    // ---------------------------------------------------------------- internals (under lock)
+
+    private void putBan(BanRecord r, long now) {
+        SourceKey key = r.key();
+        active.put(key, r);
+        byEnd.add(r);
+        table.put(key.hi(), key.lo(), r.untilMillis());
+        activeCount = active.size();
+        banHistory.put(key, r.banCount());
+        banCount.increment();
+        fire(l -> l.onBan(r));
+        enforceCap(now);
+    }
+
+    private void removeBan(BanRecord r, BanListener.UnbanCause cause) {
+        active.remove(r.key());
+        byEnd.remove(r);
+        table.remove(r.key().hi(), r.key().lo());
+        activeCount = active.size();
+        unbanCount.increment();
+        fire(l -> l.onUnban(r, cause));
+    }
+
+    /** Over max-bans: end what is already over, then drop the bans that end soonest (the newest included). */
+    private void enforceCap(long now) {
+        while (active.size() > config.maxBans()) {
+            BanRecord victim = byEnd.first();
+            if (victim.untilMillis() <= now) {
+                removeBan(victim, BanListener.UnbanCause.EXPIRED);
+            } else {
+                droppedCount.increment();
+                removeBan(victim, BanListener.UnbanCause.DROPPED);
+            }
+        }
+    }
+
+    private int earlierBans(SourceKey key) {
+        Integer n = banHistory.getIfPresent(key);
+        return n == null ? 0 : n;
+    }
+
+    private void fire(java.util.function.Consumer<BanListener> event) {
+        for (BanListener l : listeners) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException | Error e) {
+                if (e instanceof VirtualMachineError) {
+                    throw (VirtualMachineError) e;
+                }
+                LOG.warn("ban listener {} failed", l, e);
+            }
+        }
+    }
+
+    private Cache<SourceKey, Integer> newBanHistory(JailConfig c) {
+        return Caffeine.newBuilder()
+                .maximumSize(c.maxTrackedKeys())
+                .expireAfterWrite(c.increment().remember())
+                .ticker(() -> clock.millis() * 1_000_000L)
+                .executor(Runnable::run)
+                .build();
+    }
+
+    private static boolean inet4HashIsAddress() {
+        try {
+            return InetAddress.getByAddress(new byte[] {(byte) 192, 0, 2, (byte) 201}).hashCode() == 0xC00002C9;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+}
