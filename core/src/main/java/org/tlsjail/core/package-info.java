@@ -1,0 +1,2 @@
+/** placeholder until the module's first classes land */
+package org.tlsjail.core;
