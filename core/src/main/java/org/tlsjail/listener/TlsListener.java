@@ -122,6 +122,9 @@ public final class TlsListener implements AutoCloseable {
 
     /** The bound address (useful with port 0). */
     public InetSocketAddress localAddress() {
+        if (server == null) {
+            throw new IllegalStateException("listener not started");
+        }
         return (InetSocketAddress) server.getLocalSocketAddress();
     }
 

@@ -1,6 +1,7 @@
 package org.tlsjail.listener;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -178,6 +179,15 @@ class TlsListenerTest {
         assertThat(fourth.sawServerCertificate()).as(fourth.output()).isFalse();
         assertThat(refusals.poll(10, TimeUnit.SECONDS)).isEqualTo(src + " BANNED");
         assertThat(main.stats().refusedBanned()).isEqualTo(refusedBefore + 1);
+        // a banned source gets a TCP reset and not a single byte
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(src, 0));
+            s.connect(main.localAddress());
+            s.setSoTimeout(10_000);
+            assertThatThrownBy(() -> s.getInputStream().read()).isInstanceOf(java.net.SocketException.class)
+                    .hasMessageContaining("reset");
+        }
+        assertThat(refusals.poll(10, TimeUnit.SECONDS)).isEqualTo(src + " BANNED");
 
         Peers.Run partner = Peers.sClient(main.localAddress(), "127.0.0.11", "-tls1_3",
                 "-cert", goodChain.toString(), "-key", goodKey.toString(), "-CAfile", ca.toString());
