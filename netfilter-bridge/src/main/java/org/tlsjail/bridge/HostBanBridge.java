@@ -1,5 +1,6 @@
 package org.tlsjail.bridge;
 
+import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.BanListener;
 
 /**
@@ -18,6 +19,22 @@ public interface HostBanBridge extends BanListener, AutoCloseable {
      *                              no server, unknown jail); the message says what to fix
      */
     void start();
+
+    /**
+     * Registers this bridge on {@code engine} and starts it; if start fails the listener is removed
+     * again and the bridge closed before the exception propagates. Registering first means no ban
+     * made while the bridge starts is missed (it is queued, and reconciliation covers the rest).
+     */
+    default void startOn(BanEngine engine) {
+        engine.addListener(this);
+        try {
+            start();
+        } catch (RuntimeException e) {
+            engine.removeListener(this);
+            close();
+            throw e;
+        }
+    }
 
     /** A snapshot of the bridge's state for {@code tlsjail status}. Never blocks on I/O. */
     BridgeStatus status();

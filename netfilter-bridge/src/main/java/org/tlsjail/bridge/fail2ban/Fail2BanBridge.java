@@ -62,6 +62,8 @@ public final class Fail2BanBridge implements HostBanBridge {
     private Thread thread;
     private Fail2BanConnection connection; // owned by the bridge thread once started
     private volatile boolean reconcileRequested;
+    /** Attempts of the change being sent that the server already has (bridge thread only). */
+    private int attemptsSent;
 
     /**
      * @param config     the {@code bridge.fail2ban} settings
@@ -277,6 +279,11 @@ public final class Fail2BanBridge implements HostBanBridge {
         Fail2BanConnection c = Fail2BanConnection.open(config.socket(), config.timeout());
         try {
             ping(c);
+            // a server that is starting or reloading answers ping before its jails exist
+            Fail2BanReply jail = c.send(List.of("status", config.jail()));
+            if (!jail.isOk()) {
+                throw new IOException("jail " + config.jail() + " not available: " + jail.message());
+            }
         } catch (IOException | RuntimeException e) {
             c.close();
             throw e;
@@ -304,10 +311,16 @@ public final class Fail2BanBridge implements HostBanBridge {
     private void apply(List<Map.Entry<String, Change>> batch) throws IOException {
         for (int i = 0; i < batch.size(); i++) {
             Map.Entry<String, Change> e = batch.get(i);
+            attemptsSent = 0;
             try {
                 applyOne(e.getKey(), e.getValue());
             } catch (IOException ex) {
-                pending.putBack(batch.subList(i, batch.size()));
+                List<Map.Entry<String, Change>> rest = new ArrayList<>(batch.subList(i, batch.size()));
+                if (e.getValue() instanceof Attempts a && attemptsSent > 0) {
+                    // the server has counted these already: resend only the rest
+                    rest.set(0, Map.entry(e.getKey(), new Attempts(a.count() - attemptsSent, a.reason())));
+                }
+                pending.putBack(rest);
                 throw ex;
             }
         }
@@ -317,7 +330,9 @@ public final class Fail2BanBridge implements HostBanBridge {
         String jail = config.jail();
         if (change instanceof Attempts a) {
             for (int n = 0; n < a.count(); n++) {
-                if (!check(connection.send(List.of("set", jail, "attempt", address, a.reason())), "attempt", address)) {
+                Fail2BanReply r = connection.send(List.of("set", jail, "attempt", address, a.reason()));
+                attemptsSent++;
+                if (!check(r, "attempt", address)) {
                     return;
                 }
             }
@@ -332,8 +347,9 @@ public final class Fail2BanBridge implements HostBanBridge {
 
     /**
      * True if the server accepted the command. A refused command (an exception, a protocol error)
-     * is recorded and dropped: sending it again would be refused again. A reply that is not
-     * Fail2Ban's format means the connection is not trustworthy: it is thrown away and retried.
+     * is recorded and dropped: sending it again would be refused again. Two failures are retried
+     * instead (IOException: the change is put back, the connection dropped): a reply that is not
+     * Fail2Ban's format, and an unknown jail, which is what a reloading server says.
      */
     private boolean check(Fail2BanReply r, String verb, String address) throws IOException {
         switch (r.kind()) {
@@ -341,6 +357,14 @@ public final class Fail2BanBridge implements HostBanBridge {
                 return true;
             case GARBAGE:
                 throw new IOException(verb + " " + address + ": " + r.message());
+            case FAILED:
+                if (r.message().contains("UnknownJailException")) {
+                    // the jail is gone for the moment (Fail2Ban reloading): keep the change and retry
+                    throw new IOException(verb + " " + address + ": " + r.message());
+                }
+                health.error(verb + " " + address + ": " + r.message());
+                LOG.warn("Fail2Ban bridge: {} {} refused: {}", verb, address, r.message());
+                return false;
             default:
                 health.error(verb + " " + address + ": " + r.message());
                 LOG.warn("Fail2Ban bridge: {} {} refused: {}", verb, address, r.message());
@@ -351,8 +375,9 @@ public final class Fail2BanBridge implements HostBanBridge {
     /** Makes sure every active tlsjail ban is in the jail (it may have expired there, or the server restarted). */
     private void reconcile() throws IOException {
         Fail2BanReply r = connection.send(List.of("get", config.jail(), "banned"));
-        if (r.kind() == Fail2BanReply.Kind.GARBAGE) {
-            throw new IOException("get banned: " + r.message());
+        if (r.kind() == Fail2BanReply.Kind.GARBAGE
+                || (r.kind() == Fail2BanReply.Kind.FAILED && r.message().contains("UnknownJailException"))) {
+            throw new IOException("get " + config.jail() + " banned: " + r.message());
         }
         if (!r.isOk()) {
             health.error("reconcile: get " + config.jail() + " banned: " + r.message());

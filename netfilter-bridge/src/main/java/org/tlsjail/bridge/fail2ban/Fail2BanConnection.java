@@ -37,11 +37,13 @@ final class Fail2BanConnection implements AutoCloseable {
     }
 
     static Fail2BanConnection open(Path socket, Duration timeout) throws IOException {
-        UnixSocketChannel ch = UnixSocketChannel.open(new UnixSocketAddress(socket.toFile()));
+        UnixSocketChannel ch = UnixSocketChannel.open();
         try {
             int ms = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
             ch.setOption(UnixSocketOptions.SO_RCVTIMEO, ms);
+            // set before connecting: Linux bounds a unix-socket connect to a full backlog by it
             ch.setOption(UnixSocketOptions.SO_SNDTIMEO, ms);
+            ch.connect(new UnixSocketAddress(socket.toFile()));
             return new Fail2BanConnection(ch, timeout.toMillis());
         } catch (IOException | RuntimeException e) {
             ch.close();

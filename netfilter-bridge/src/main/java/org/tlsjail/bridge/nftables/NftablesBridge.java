@@ -96,6 +96,7 @@ public final class NftablesBridge implements HostBanBridge {
             try {
                 reconcileAll();
             } catch (IOException e) {
+                deleteTable();
                 throw new BridgeStartException("bridge.nftables: table inet " + config.table()
                         + " created, but adding the active bans failed: " + e.getMessage(), e);
             }
@@ -135,17 +136,21 @@ public final class NftablesBridge implements HostBanBridge {
             Thread.currentThread().interrupt();
         }
         synchronized (lifecycle) {
-            if (!config.keepOnStop() && runner != null) {
-                try {
-                    NftRunner.Result r = runner.apply(new NftScript(config.table()).deleteTable().toString());
-                    if (!r.ok()) {
-                        LOG.warn("nftables bridge: could not delete table inet {}: {}", config.table(), r.output());
-                    }
-                } catch (IOException e) {
-                    LOG.warn("nftables bridge: could not delete table inet {}: {}", config.table(), e.getMessage());
-                }
+            if (!config.keepOnStop()) {
+                deleteTable();
             }
             health.connected(false);
+        }
+    }
+
+    private void deleteTable() {
+        try {
+            NftRunner.Result r = runner.apply(new NftScript(config.table()).deleteTable().toString());
+            if (!r.ok()) {
+                LOG.warn("nftables bridge: could not delete table inet {}: {}", config.table(), r.output());
+            }
+        } catch (IOException e) {
+            LOG.warn("nftables bridge: could not delete table inet {}: {}", config.table(), e.getMessage());
         }
     }
 
