@@ -1,5 +1,6 @@
 package org.tlsjail.bridge;
 
+import java.net.InetAddress;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.BanListener;
 
@@ -34,6 +35,13 @@ public interface HostBanBridge extends BanListener, AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * Told of one failed handshake of {@code source}. Only the Fail2Ban bridge in attempt mode acts
+     * on it; the daemon may call it on every bridge. Never blocks.
+     */
+    default void onFailure(InetAddress source, String reason) {
     }
 
     /** A snapshot of the bridge's state for {@code tlsjail status}. Never blocks on I/O. */

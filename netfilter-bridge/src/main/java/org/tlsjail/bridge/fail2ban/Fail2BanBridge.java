@@ -193,6 +193,7 @@ public final class Fail2BanBridge implements HostBanBridge {
      *
      * @param reason a short description; reduced to a safe character set before it is sent
      */
+    @Override
     public void onFailure(InetAddress source, String reason) {
         if (config.mode() != Fail2BanMode.ATTEMPT || source == null) {
             return;

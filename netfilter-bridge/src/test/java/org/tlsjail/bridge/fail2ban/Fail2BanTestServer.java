@@ -119,5 +119,16 @@ final class Fail2BanTestServer implements AutoCloseable {
                 System.err.println("could not stop the test's fail2ban-server: " + e.getMessage());
             }
         }
+        // whatever happened above: the server this test started must not outlive it
+        try {
+            Path pidfile = run.resolve("fail2ban.pid");
+            if (Files.exists(pidfile)) {
+                long pid = Long.parseLong(Files.readString(pidfile).strip());
+                ProcessHandle.of(pid).filter(h -> h.info().commandLine().orElse("").contains(socket().toString()))
+                        .ifPresent(ProcessHandle::destroyForcibly);
+            }
+        } catch (IOException | NumberFormatException e) {
+            System.err.println("could not check the test's fail2ban-server pidfile: " + e.getMessage());
+        }
     }
 }

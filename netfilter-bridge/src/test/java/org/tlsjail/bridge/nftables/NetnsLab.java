@@ -61,6 +61,8 @@ final class NetnsLab implements AutoCloseable {
 
     void create() throws IOException {
         removeQuietly();
+        // should the JVM die before @AfterAll, the namespaces still go
+        Runtime.getRuntime().addShutdownHook(new Thread(this::removeQuietly, "netns-cleanup"));
         sh("ip", "netns", "add", server);
         sh("ip", "netns", "add", client);
         sh("ip", "link", "add", "tjs0", "netns", server, "type", "veth", "peer", "name", "tjc0", "netns", client);
