@@ -315,7 +315,7 @@ public final class Fail2BanBridge implements HostBanBridge {
             attemptsSent = 0;
             try {
                 applyOne(e.getKey(), e.getValue());
-            } catch (IOException ex) {
+            } catch (IOException | RuntimeException ex) {
                 List<Map.Entry<String, Change>> rest = new ArrayList<>(batch.subList(i, batch.size()));
                 if (e.getValue() instanceof Attempts a && attemptsSent > 0) {
                     // the server has counted these already: resend only the rest

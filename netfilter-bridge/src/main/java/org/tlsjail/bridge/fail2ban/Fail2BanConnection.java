@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import jnr.unixsocket.UnixSocketAddress;
 import jnr.unixsocket.UnixSocketChannel;
@@ -65,7 +66,7 @@ final class Fail2BanConnection implements AutoCloseable {
     }
 
     private byte[] readReply(long deadline) throws IOException {
-        ByteArrayOutputStream reply = new ByteArrayOutputStream();
+        Reply reply = new Reply();
         while (true) {
             readBuffer.clear();
             int n;
@@ -88,11 +89,8 @@ final class Fail2BanConnection implements AutoCloseable {
             if (reply.size() > MAX_REPLY_BYTES) {
                 throw new IOException("reply larger than " + MAX_REPLY_BYTES + " bytes");
             }
-            byte[] r = reply.toByteArray();
-            if (endsWithTerminator(r)) {
-                byte[] body = new byte[r.length - END.length];
-                System.arraycopy(r, 0, body, 0, body.length);
-                return body;
+            if (reply.endsWith(END)) {
+                return reply.withoutLast(END.length);
             }
             if (System.nanoTime() - deadline >= 0) {
                 throw timeout(reply.size());
@@ -100,20 +98,22 @@ final class Fail2BanConnection implements AutoCloseable {
         }
     }
 
-    private SocketTimeoutException timeout(int got) {
-        return new SocketTimeoutException("no complete reply within " + timeoutMillis + " ms (" + got + " bytes)");
-    }
-
-    private static boolean endsWithTerminator(byte[] r) {
-        if (r.length < END.length) {
-            return false;
-        }
-        for (int i = 0; i < END.length; i++) {
-            if (r[r.length - END.length + i] != END[i]) {
+    /** The reply so far; checks its end in place instead of copying it after every read. */
+    private static final class Reply extends ByteArrayOutputStream {
+        boolean endsWith(byte[] suffix) {
+            if (count < suffix.length) {
                 return false;
             }
+            return Arrays.equals(buf, count - suffix.length, count, suffix, 0, suffix.length);
         }
-        return true;
+
+        byte[] withoutLast(int n) {
+            return Arrays.copyOf(buf, count - n);
+        }
+    }
+
+    private SocketTimeoutException timeout(int got) {
+        return new SocketTimeoutException("no complete reply within " + timeoutMillis + " ms (" + got + " bytes)");
     }
 
     @Override

@@ -33,6 +33,15 @@ final class LenientUnpickler extends Unpickler {
             stack.add(constructor(String.valueOf(module), String.valueOf(name)));
             return NO_RETURN_VALUE;
         }
+        if (key == Opcodes.BUILD && stack.size() >= 2) {
+            // razorvine would call __setstate__ reflectively; the state of an unknown object is just kept
+            Object state = stack.pop();
+            if (stack.peek() instanceof PythonObject p) {
+                p.state(state);
+                return NO_RETURN_VALUE;
+            }
+            stack.add(state);
+        }
         return super.dispatch(key);
     }
 

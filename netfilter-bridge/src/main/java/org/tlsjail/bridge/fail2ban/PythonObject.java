@@ -34,10 +34,14 @@ final class PythonObject {
         return args;
     }
 
-    /** Called reflectively by the unpickler for the BUILD opcode; the state is only kept. */
-    public void __setstate__(HashMap<String, Object> values) {
-        if (values != null) {
-            state.putAll(values);
+    /** The BUILD opcode's state (an attribute dict, or a (dict, slots) tuple); only kept. */
+    void state(Object value) {
+        if (value instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> state.put(String.valueOf(k), v));
+        } else if (value instanceof Object[] a) {
+            for (Object part : a) {
+                state(part);
+            }
         }
     }
 

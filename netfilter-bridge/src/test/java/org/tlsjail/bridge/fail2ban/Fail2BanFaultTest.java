@@ -121,4 +121,15 @@ class Fail2BanFaultTest {
         assertThat(bridge.status().pending()).isLessThanOrEqualTo(10 + 1);
         assertThat(bridge.status().dropped()).isGreaterThanOrEqualTo(29);
     }
+
+    @Test
+    void noServerAtTheSocketIsAClearErrorAtStart() {
+        Path nowhere = dir.resolve("no-such.sock");
+        Fail2BanBridge b = new Fail2BanBridge(Fail2BanBridgeConfig.defaults().withSocket(nowhere), engine::banned, clock);
+        assertThatThrownBy(b::start)
+                .isInstanceOf(BridgeStartException.class)
+                .hasMessageContaining("bridge.fail2ban.socket")
+                .hasMessageContaining(nowhere.toString());
+        b.close();
+    }
 }

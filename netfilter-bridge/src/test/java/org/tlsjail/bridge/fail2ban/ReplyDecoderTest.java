@@ -47,6 +47,19 @@ class ReplyDecoderTest {
     }
 
     @Test
+    void unknownObjectsWithStateAreStillReadable() {
+        // (1, __main__.Obj()) with a __dict__, protocols 2 and 5: NEWOBJ followed by BUILD
+        assertThat(ReplyDecoder.decode(hex("80024b01635f5f6d61696e5f5f0a4f626a0a7100298171017d710258010000006171034b0173628671042e"))
+                .message()).contains("Obj");
+        assertThat(ReplyDecoder.decode(hex("80059525000000000000004b018c085f5f6d61696e5f5f948c034f626a9493942981947d948c0161944b01736286942e"))
+                .kind()).isEqualTo(Fail2BanReply.Kind.FAILED);
+        // an exception with an extra attribute: REDUCE then BUILD
+        Fail2BanReply r = ReplyDecoder.decode(hex("80059530000000000000004b018c085f5f6d61696e5f5f948c0557656972649493948c017894859452947d948c056578747261944b05736286942e"));
+        assertThat(r.kind()).isEqualTo(Fail2BanReply.Kind.FAILED);
+        assertThat(r.message()).contains("Weird('x')");
+    }
+
+    @Test
     void aBareErrorStringIsAProtocolError() {
         // what the server answers to bytes it cannot unpickle
         byte[] body = FakeFail2BanServer.pickle("ERROR: pickle data was truncated");
