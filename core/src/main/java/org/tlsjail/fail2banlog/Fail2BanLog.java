@@ -119,6 +119,11 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
         return true;
     }
 
+    /** Queues one line stamped with the log's clock. */
+    public boolean append(InetAddress source, long code, String reason, String peerName) {
+        return append(source, code, reason, peerName, clock.instant());
+    }
+
     @Override
     public void onFailure(HandshakeFailure f, FailureOutcome outcome) {
         append(f.remote().getAddress(), f.code(), f.reason(), f.kind() == org.tlsjail.listener.FailureKind.CERTIFICATE_REJECTED
