@@ -262,6 +262,7 @@ class Fail2BanLogTest {
             }
             assertThat(log.flush(Duration.ofSeconds(10))).isTrue();
             assertThat(log.dropped()).isEqualTo(10_000 - accepted).isPositive();
+            assertThat(log.written()).isEqualTo(accepted);
             assertThat(Files.readAllLines(f)).hasSize(accepted);
         }
     }
