@@ -169,6 +169,10 @@ public final class TlsListener implements AutoCloseable {
         }
         try {
             handshakes.awaitTermination(5, TimeUnit.SECONDS);
+            watchdog.awaitTermination(1, TimeUnit.SECONDS);
+            if (ownsApplicationExecutor) {
+                applicationExecutor.awaitTermination(5, TimeUnit.SECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
