@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * <p>An append-only text file, one record a line, each line carrying its own CRC-32 so a torn or
  * overwritten line is recognised and skipped rather than misread:
  * <pre>
- * B 10.0.0.7 1764484916000 1764488516000 1 peer_did_not_return_a_certificate #1a2b3c4d
+ * B 10.0.0.7 1764484916000 1764488516000 1 peer%20did%20not%20return%20a%20certificate #1a2b3c4d
  * U 10.0.0.7 1764485000000 #5e6f7a8b
  * </pre>
  * Every change is forced to disk before the engine's call returns. On {@link #open} the file is
@@ -173,18 +173,17 @@ public final class BanJournal implements BanListener, Closeable {
                 + (r.isPermanent() ? -1 : r.until().toEpochMilli()) + " " + r.banCount() + " " + word(r.reason()));
     }
 
-    /** Reasons are free text; in the journal they are one word of a fixed charset. */
+    /** Reasons are free text; in the journal they are one percent-encoded word (at most 200 characters). */
     private static String word(String reason) {
         if (reason == null || reason.isEmpty()) {
             return "-";
         }
-        StringBuilder sb = new StringBuilder(Math.min(reason.length(), 80));
-        for (int i = 0; i < reason.length() && sb.length() < 80; i++) {
-            char c = reason.charAt(i);
-            boolean plain = c < 128 && (Character.isLetterOrDigit(c) || c == '.' || c == '-');
-            sb.append(plain ? c : '_');
-        }
-        return sb.toString();
+        String r = reason.length() > 200 ? reason.substring(0, 200) : reason;
+        return java.net.URLEncoder.encode(r, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private static String unword(String word) {
+        return word.equals("-") ? "" : java.net.URLDecoder.decode(word, StandardCharsets.UTF_8);
     }
 
     private static String seal(String body) {
@@ -250,7 +249,7 @@ public final class BanJournal implements BanListener, Closeable {
                 SourceKey key = SourceKey.parse(f[1]);
                 long until = Long.parseLong(f[3]);
                 state.put(key, new BanRecord(key, Instant.ofEpochMilli(Long.parseLong(f[2])),
-                        until < 0 ? null : Instant.ofEpochMilli(until), Integer.parseInt(f[4]), f[5]));
+                        until < 0 ? null : Instant.ofEpochMilli(until), Integer.parseInt(f[4]), unword(f[5])));
                 return null;
             }
             if (f[0].equals("U") && f.length == 3) {

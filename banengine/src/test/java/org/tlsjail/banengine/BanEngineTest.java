@@ -361,4 +361,26 @@ class BanEngineTest {
         assertThat(e.isBanned(B)).isFalse();
         assertThat(e.banOf(A).until()).isEqualTo(clock.instant().plusSeconds(50));
     }
+
+    @Test
+    void reBanBeforeTheSweepSurvivesTheSweep() {
+        // found by the property test: the ended ban and its successor shared a key in the expiry index
+        BanEngine e = engine(JailConfig.builder().maxRetry(1));
+        e.recordFailure(A);
+        clock.advance(Duration.ofHours(1));
+        assertThat(e.recordFailure(A)).isEqualTo(FailureOutcome.BANNED);
+        clock.advance(Duration.ofMinutes(10));
+        e.expireDue();
+        assertThat(e.isBanned(A)).isTrue();
+        assertThat(e.banned()).hasSize(1);
+    }
+
+    @Test
+    void unbanOfAnEndedButUnsweptBanReportsNoBan() {
+        BanEngine e = defaults();
+        e.ban(A, Duration.ofMinutes(1), null);
+        clock.advance(Duration.ofMinutes(2));
+        assertThat(e.unban(A)).isFalse();
+        assertThat(e.stats().activeBans()).isZero();
+    }
 }
