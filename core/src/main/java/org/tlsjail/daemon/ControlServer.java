@@ -44,11 +44,17 @@ public final class ControlServer implements AutoCloseable {
     private final POSIX posix;
     private final int ownUid;
     private final ThreadPoolExecutor workers;
+    private final int requestTimeoutMillis;
     private UnixServerSocketChannel server;
     private Thread acceptor;
     private volatile boolean closed;
 
     public ControlServer(Path socketPath, Commands commands, POSIX posix) {
+        this(socketPath, commands, posix, ControlProtocol.REQUEST_TIMEOUT_MILLIS);
+    }
+
+    ControlServer(Path socketPath, Commands commands, POSIX posix, int requestTimeoutMillis) {
+        this.requestTimeoutMillis = requestTimeoutMillis;
         this.socketPath = socketPath;
         this.commands = commands;
         this.posix = posix;
@@ -129,7 +135,7 @@ public final class ControlServer implements AutoCloseable {
                 write(ch, ControlProtocol.Reply.error("permission denied: only uid " + ownUid + " and root may control this daemon"));
                 return;
             }
-            ch.setOption(UnixSocketOptions.SO_RCVTIMEO, 500);
+            ch.setOption(UnixSocketOptions.SO_RCVTIMEO, Math.min(500, requestTimeoutMillis));
             ch.setOption(UnixSocketOptions.SO_SNDTIMEO, ControlProtocol.REQUEST_TIMEOUT_MILLIS);
             String line = readRequest(ch);
             if (line == null) {
@@ -152,7 +158,7 @@ public final class ControlServer implements AutoCloseable {
     /** The request line, or null (after replying) when it is too long, too slow or not text. */
     private String readRequest(UnixSocketChannel ch) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(ControlProtocol.MAX_REQUEST + 1);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ControlProtocol.REQUEST_TIMEOUT_MILLIS);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
         while (true) {
             for (int i = 0; i < buf.position(); i++) {
                 if (buf.get(i) == '\n') {
@@ -227,7 +233,10 @@ public final class ControlServer implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         // A blocking accept() is not woken by closing the listening descriptor: poke it.
         if (server != null) {
@@ -249,7 +258,9 @@ public final class ControlServer implements AutoCloseable {
         }
         workers.shutdownNow();
         try {
-            Files.deleteIfExists(socketPath);
+            if (server != null && !Files.isRegularFile(socketPath, LinkOption.NOFOLLOW_LINKS)) {
+                Files.deleteIfExists(socketPath);
+            }
         } catch (IOException e) {
             LOG.debug("could not remove {}: {}", socketPath, e.toString());
         }

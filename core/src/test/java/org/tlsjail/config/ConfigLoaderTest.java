@@ -192,4 +192,17 @@ class ConfigLoaderTest {
         assertThat(again.fail2banLog()).isEqualTo(c.fail2banLog());
         assertThat(again.stateDir()).isEqualTo(c.stateDir());
     }
+
+    @Test
+    void shippedProductionTemplateIsValid() throws Exception {
+        Path template = Path.of("..", "conf", "tlsjail.yaml").toAbsolutePath().normalize();
+        TlsjailConfig c = new ConfigLoader(dir).load(template, null);
+        assertThat(c.listen().address().getHostAddress()).isEqualTo("0.0.0.0");
+        assertThat(c.listen().port()).isEqualTo(6619);
+        assertThat(c.jail().maxRetry()).isEqualTo(3);
+        assertThat(c.jail().findTime()).isEqualTo(Duration.ofSeconds(600));
+        assertThat(c.jail().banTime()).isEqualTo(Duration.ofSeconds(3600));
+        assertThat(c.fail2banLog().path()).isEqualTo(Path.of("/opt/os4x/tmp/fail2ban.log"));
+        assertThat(c.tls().usesDemoPki()).isFalse();
+    }
 }
