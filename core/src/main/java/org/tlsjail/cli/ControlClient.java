@@ -39,8 +39,14 @@ final class ControlClient {
         try (ch) {
             ch.setOption(UnixSocketOptions.SO_RCVTIMEO, replyTimeoutMillis);
             ByteBuffer out = ByteBuffer.wrap(request);
-            while (out.hasRemaining()) {
-                ch.write(out);
+            IOException writeFailed = null;
+            try {
+                while (out.hasRemaining()) {
+                    ch.write(out);
+                }
+            } catch (IOException e) {
+                // The daemon may have answered (e.g. refused us) and closed before reading: read that answer.
+                writeFailed = e;
             }
             ByteArrayOutputStream reply = new ByteArrayOutputStream();
             ByteBuffer in = ByteBuffer.allocate(64 * 1024);
@@ -51,6 +57,9 @@ final class ControlClient {
                 try {
                     n = ch.read(in);
                 } catch (IOException e) {
+                    if (reply.size() > 0 || writeFailed != null) {
+                        break; // connection reset after the reply
+                    }
                     if (System.nanoTime() - deadline > 0) {
                         throw new IOException("no reply from the daemon within " + replyTimeoutMillis / 1000 + " s");
                     }
@@ -69,6 +78,9 @@ final class ControlClient {
                 if (reply.size() > ControlProtocol.MAX_REPLY) {
                     throw new IOException("reply from the daemon is too large");
                 }
+            }
+            if (reply.size() == 0 && writeFailed != null) {
+                throw writeFailed;
             }
             return ControlProtocol.Reply.decode(reply.toString(StandardCharsets.UTF_8));
         }

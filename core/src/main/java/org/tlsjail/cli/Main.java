@@ -40,7 +40,17 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /**
+     * Bouncy Castle JSSE reports through java.util.logging, at INFO, things every start does
+     * (security properties found); keep the operational log for tlsjail's own messages unless
+     * the operator configured JUL explicitly. Held in a field: JUL keeps loggers weakly.
+     */
+    private static final java.util.logging.Logger BOUNCY_CASTLE_JUL = java.util.logging.Logger.getLogger("org.bouncycastle");
+
     public static void main(String[] args) {
+        if (System.getProperty("java.util.logging.config.file") == null) {
+            BOUNCY_CASTLE_JUL.setLevel(java.util.logging.Level.SEVERE);
+        }
         System.exit(execute(args));
     }
 

@@ -22,6 +22,7 @@ import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.banengine.SourceKey;
 import org.tlsjail.config.ConfigException;
 import org.tlsjail.config.TlsjailConfig;
+import org.tlsjail.metrics.DaemonMetrics;
 
 /**
  * The running product: state directory, ban journal, ban engine, Fail2Ban log, TLS listener,
@@ -50,7 +51,8 @@ public final class Daemon {
     private BanEngine engine;
     private BanJournal journal;
     private ControlServer control;
-    private TlsFront front;
+    private volatile TlsFront front;
+    private DaemonMetrics metrics;
 
     private Daemon(TlsjailConfig config, ConfigSource source) {
         this.config = config;
@@ -98,7 +100,22 @@ public final class Daemon {
         }
         closeables.add(engine.startSweeper());
 
-        front = TlsFront.open(config, state, engine, clock);
+        List<org.tlsjail.listener.HandshakeObserver> observers = new ArrayList<>();
+        if (config.metrics() != null) {
+            metrics = new DaemonMetrics(engine, () -> front == null ? 0 : front.logLinesLost());
+            engine.addListener(metrics);
+            observers.add(metrics);
+            try {
+                metrics.serve(config.metrics().host(), config.metrics().port());
+            } catch (IOException e) {
+                throw new StartupException("cannot serve metrics on " + config.metrics().listen() + ": "
+                        + (e instanceof java.net.BindException ? "the port is already in use" : e.getMessage())
+                        + "; change metrics.listen", e);
+            }
+            closeables.add(metrics);
+            LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
+        }
+        front = TlsFront.open(config, state, engine, clock, observers);
         closeables.add(front);
         try {
             state.writePort(front.port());
@@ -199,7 +216,7 @@ public final class Daemon {
             }
             TlsFront.Prepared prepared;
             try {
-                prepared = front.prepare(next);
+                prepared = front.prepare(next, clock, state);
             } catch (StartupException e) {
                 return new ReloadResult(false, e.getMessage());
             }
@@ -216,7 +233,7 @@ public final class Daemon {
         }
     }
 
-    String reopenLog() throws IOException {
+    String reopenLog() {
         front.reopenLog();
         return "reopened " + config.fail2banLog().path();
     }

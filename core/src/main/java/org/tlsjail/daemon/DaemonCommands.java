@@ -1,6 +1,5 @@
 package org.tlsjail.daemon;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
@@ -46,13 +45,7 @@ final class DaemonCommands implements ControlServer.Commands {
                                 : ControlProtocol.Reply.error("reload refused, running configuration unchanged: " + r.message());
                     });
                 case "reopen-log":
-                    return noArgs(args, () -> {
-                        try {
-                            return ControlProtocol.Reply.ok(daemon.reopenLog());
-                        } catch (IOException e) {
-                            return ControlProtocol.Reply.error("cannot reopen the Fail2Ban log: " + e.getMessage());
-                        }
-                    });
+                    return noArgs(args, () -> ControlProtocol.Reply.ok(daemon.reopenLog()));
                 case "stop":
                     return noArgs(args, () -> {
                         daemon.requestStop();

@@ -37,7 +37,9 @@ final class StateDirectory {
             throw new StartupException("state directory " + dir + " is not writable by this user (" + reason(e)
                     + "); fix its owner/permissions or choose another state-dir");
         }
-        return new StateDirectory(dir);
+        StateDirectory state = new StateDirectory(dir);
+        state.removePort(); // left by a kill -9; a stale port must not be mistaken for this run's
+        return state;
     }
 
     Path path() {
