@@ -83,13 +83,13 @@ final class ObservedSocket extends Socket {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             wire.outbound.scan(b, off, len);
-            out.write(b, off, len);
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                wire.writeError = true;
+                throw e;
+            }
         }
-    }
-
-    /** Reads from the real socket, observed: used for the peek before TLS. */
-    InputStream observedInput() {
-        return in;
     }
 
     @Override public InputStream getInputStream() { return in; }
