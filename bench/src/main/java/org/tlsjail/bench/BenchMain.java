@@ -1,0 +1,73 @@
+package org.tlsjail.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.tlsjail.bench.engine.EngineBenchmarks;
+import org.tlsjail.bench.engine.EngineReport;
+import org.tlsjail.bench.memory.SprayReport;
+import org.tlsjail.bench.memory.SprayRun;
+import org.tlsjail.bench.report.Machine;
+import org.tlsjail.bench.report.MarkdownReport;
+import org.tlsjail.bench.report.ReportPart;
+
+/**
+ * Runs every benchmark in order and writes the Markdown report; bench/run.sh builds the
+ * classpath and calls this. {@code --smoke} uses tiny sizes (CI, under a minute).
+ *
+ * <p>Usage: {@code BenchMain [--smoke] --report <file.md> --work <dir>}
+ */
+public final class BenchMain {
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        boolean smoke = false;
+        Path report = Path.of("bench/report.md");
+        Path work = Path.of("bench/target/bench-work");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--smoke" -> smoke = true;
+                case "--report" -> report = Path.of(args[++i]);
+                case "--work" -> work = Path.of(args[++i]);
+                default -> {
+                    System.err.println("unknown argument " + args[i]
+                            + "; usage: BenchMain [--smoke] --report <file.md> --work <dir>");
+                    System.exit(2);
+                }
+            }
+        }
+        Files.createDirectories(work);
+        Instant start = Instant.now();
+        List<ReportPart> parts = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+
+        log("1/2 ban engine JMH benchmarks");
+        parts.add(new EngineReport(new EngineBenchmarks(smoke).run()));
+
+        log("2/2 address spray memory");
+        SprayRun spray = new SprayRun(work, smoke ? "512m" : "3g");
+        List<SprayRun.Result> sprays = smoke
+                ? List.of(spray.run(20_000, 20_000), spray.run(200_000, 20_000))
+                : List.of(spray.run(1_000_000, 1_000_000), spray.run(10_000_000, 1_000_000));
+        parts.add(new SprayReport(sprays));
+
+        if (smoke) {
+            notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works.");
+        }
+        String command = "bench/run.sh" + (smoke ? " --smoke" : "");
+        Instant end = Instant.now();
+        String md = new MarkdownReport(Machine.current(), command, end, Duration.between(start, end), parts, notes).render();
+        Path parent = report.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Files.writeString(report, md);
+        log("report written to " + report);
+    }
+
+    private static void log(String what) {
+        System.out.println("[bench] " + Instant.now() + " " + what);
+    }
+}
