@@ -63,7 +63,7 @@ public final class BanEngine {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.ignore = config.ignoreRanges();
-        this.failures = new FailureTracker(config, clock);
+        this.failures = new FailureTracker(config, clock.millis());
         this.banHistory = newBanHistory(config);
     }
 
@@ -133,7 +133,8 @@ public final class BanEngine {
         synchronized (this) {
             BanRecord current = active.get(key);
             if (current != null && current.untilMillis() > now) {
-                return FailureOutcome.ALREADY_BANNED; // another thread's failure got there first
+                failureCount.add(-weight); // another thread's failure banned it first: not counted
+                return FailureOutcome.ALREADY_BANNED;
             }
             int earlier = earlierBans(key);
             long length = c.permanentBans() ? -1 : c.increment().banMillis(c.banTime().toMillis(), earlier);
@@ -183,10 +184,6 @@ public final class BanEngine {
             BanRecord r = new BanRecord(key, Instant.ofEpochMilli(now),
                     length < 0 ? null : Instant.ofEpochMilli(now + length), earlier + 1,
                     reason == null ? "manual" : reason);
-            BanRecord old = active.get(key);
-            if (old != null) {
-                removeBan(old, BanListener.UnbanCause.MANUAL);
-            }
             failures.forget(key);
             putBan(r, now);
             return r;
@@ -204,12 +201,14 @@ public final class BanEngine {
         if (r == null) {
             return false;
         }
-        removeBan(r, BanListener.UnbanCause.MANUAL);
-        return true;
+        boolean ended = r.untilMillis() <= clock.millis();
+        removeBan(r, ended ? BanListener.UnbanCause.EXPIRED : BanListener.UnbanCause.MANUAL);
+        return !ended;
     }
 
     /** Lifts every ban; returns how many. */
     public synchronized int unbanAll() {
+        expireDue();
         List<BanRecord> all = new ArrayList<>(active.values());
         all.forEach(r -> removeBan(r, BanListener.UnbanCause.MANUAL));
         return all.size();
@@ -243,14 +242,19 @@ public final class BanEngine {
      * Ends the bans whose time is up and tells the listeners. {@link #startSweeper()} calls it
      * every 250 ms; tests call it after moving their clock.
      */
-    public synchronized int expireDue() {
+    public int expireDue() {
         long now = clock.millis();
         int n = 0;
-        while (!byEnd.isEmpty() && byEnd.first().untilMillis() <= now) {
-            removeBan(byEnd.first(), BanListener.UnbanCause.EXPIRED);
-            n++;
+        synchronized (this) {
+            while (!byEnd.isEmpty() && byEnd.first().untilMillis() <= now) {
+                removeBan(byEnd.first(), BanListener.UnbanCause.EXPIRED);
+                n++;
+            }
         }
-        failures.cleanUp();
+        long findTime = config.findTime().toMillis();
+        if (now - failures.lastSweep() >= FailureTracker.sweepInterval(findTime)) {
+            failures.sweep(now, findTime); // outside the lock: a large sweep must not delay bans
+        }
         return n;
     }
 
@@ -325,6 +329,13 @@ public final class BanEngine {
 
     private void putBan(BanRecord r, long now) {
         SourceKey key = r.key();
+        BanRecord previous = active.get(key);
+        if (previous != null) {
+            // ended but not yet swept (or replaced by a manual ban): close it first, so byEnd
+            // never holds two records for one key and listeners see unban before the new ban
+            removeBan(previous, previous.untilMillis() <= now ? BanListener.UnbanCause.EXPIRED
+                    : BanListener.UnbanCause.MANUAL);
+        }
         active.put(key, r);
         byEnd.add(r);
         table.put(key.hi(), key.lo(), r.untilMillis());

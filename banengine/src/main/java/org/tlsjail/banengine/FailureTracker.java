@@ -3,38 +3,40 @@ package org.tlsjail.banengine;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
-import java.time.Duration;
-import java.time.InstantSource;
-import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Per-source failure history for the strict sliding window, bounded by max-tracked.
  *
- * <p>A source's history is the epoch-millis times of its last {@code maxretry - 1} failures, newest
- * last ({@link Long#MIN_VALUE} where there were fewer): that is all it takes to know whether the
- * next failure makes {@code maxretry} within {@code findtime}. Caffeine bounds the number of
- * sources (W-TinyLFU: under an address spray the newcomers, not the sources failing again and
- * again, are the ones evicted) and forgets a history once its newest failure is out of the window.
+ * <p>A source's history is the times of its last {@code maxretry - 1} failures, oldest first: all
+ * it takes to know whether the next failure makes {@code maxretry} within {@code findtime}.
+ * Caffeine bounds the number of sources (W-TinyLFU: under an address spray the one-off newcomers,
+ * not the sources failing again and again, are the ones evicted).
+ *
+ * <p>Memory is the point of the encoding: an IPv4 source's key is a boxed {@code Integer} of its
+ * masked address (16 bytes, not a 32-byte {@link SourceKey}), times are {@code int} epoch milliseconds modulo 2^32 compared
+ * by wrapping subtraction, and there is no per-entry expiry (it costs Caffeine 16 bytes a node).
+ * Instead {@link #sweep} drops histories whose newest failure has left the window, at least once
+ * per {@link #sweepInterval}; since findtime is at most 14 days, no history lives long enough for
+ * its wrapped times (good for 24.8 days) to be misread.
  */
 final class FailureTracker {
-    private final Cache<SourceKey, long[]> histories;
+    private final Cache<Object, Object> histories;
     private final LongAdder evictions = new LongAdder();
+    private final AtomicLong lastSweep;
 
-    FailureTracker(JailConfig config, InstantSource clock) {
+    FailureTracker(JailConfig config, long now) {
         histories = Caffeine.newBuilder()
                 .maximumSize(config.maxTrackedKeys())
-                // +1 ms: a failure exactly findtime old still counts (as in Fail2Ban), so its
-                // history must still be there at that instant.
-                .expireAfterWrite(config.findTime().plusMillis(1))
-                .ticker(() -> clock.millis() * 1_000_000L)
                 .executor(Runnable::run)
-                .evictionListener((SourceKey k, long[] v, RemovalCause cause) -> {
+                .evictionListener((Object k, Object v, RemovalCause cause) -> {
                     if (cause == RemovalCause.SIZE) {
                         evictions.increment();
                     }
                 })
                 .build();
+        lastSweep = new AtomicLong(now);
     }
 
     /**
@@ -42,28 +44,45 @@ final class FailureTracker {
      * findtime, in which case the history is cleared (the ban starts a new count).
      */
     boolean add(SourceKey key, int weight, long now, JailConfig config) {
+        long findTime = config.findTime().toMillis();
+        if (now - lastSweep.get() >= sweepInterval(findTime)) {
+            sweep(now, findTime); // also keeps wrapped times unambiguous where no sweeper runs
+        }
         boolean[] reached = {false};
         int keep = config.maxRetry() - 1;
-        long windowStart = now - config.findTime().toMillis();
-        histories.asMap().compute(key, (k, times) -> {
-            int needed = config.maxRetry() - weight;
-            if (needed <= 0 || countSince(times, windowStart) >= needed) {
+        int needed = config.maxRetry() - weight;
+        histories.asMap().compute(compact(key), (k, times) -> {
+            if (needed <= 0 || countWithin(times, now, findTime) >= needed) {
                 reached[0] = true;
                 return null;
             }
-            return append(times, keep, weight, now);
+            return append(times, keep, weight, now, findTime);
         });
         return reached[0];
     }
 
     void forget(SourceKey key) {
-        histories.invalidate(key);
+        histories.invalidate(compact(key));
     }
 
-    /** Applies a new findtime / max-tracked without dropping histories. */
+    /** Applies a new max-tracked without dropping histories. */
     void reconfigure(JailConfig config) {
         histories.policy().eviction().ifPresent(e -> e.setMaximum(config.maxTrackedKeys()));
-        histories.policy().expireAfterWrite().ifPresent(e -> e.setExpiresAfter(config.findTime().plusMillis(1)));
+    }
+
+    /** Drops the histories whose newest failure is older than findtime. */
+    void sweep(long now, long findTime) {
+        lastSweep.set(now);
+        histories.asMap().values().removeIf(h -> age(newest(h), now) > findTime);
+        histories.cleanUp();
+    }
+
+    static long sweepInterval(long findTime) {
+        return Math.max(1_000, Math.min(findTime, 3_600_000));
+    }
+
+    long lastSweep() {
+        return lastSweep.get();
     }
 
     long size() {
@@ -74,35 +93,57 @@ final class FailureTracker {
         return evictions.sum();
     }
 
-    void cleanUp() {
-        histories.cleanUp();
+    private static Object compact(SourceKey key) {
+        return key.isIpv4() ? (Object) (int) key.lo() : key; // the masked IPv4 bits
     }
 
-    private static int countSince(long[] times, long windowStart) {
-        if (times == null) {
+    /** Age in ms of a wrapped time; negative ages (clock stepped back) count as fresh. */
+    private static long age(int wrapped, long now) {
+        return Math.max(0, (int) now - wrapped);
+    }
+
+    /**
+     * A history is an {@code Integer} while it holds one failure (16 bytes: the common case under
+     * an address spray, where each source fails once) and an {@code int[]}, oldest first, after.
+     */
+    private static int newest(Object history) {
+        return history instanceof Integer one ? one : ((int[]) history)[((int[]) history).length - 1];
+    }
+
+    private static int countWithin(Object history, long now, long findTime) {
+        if (history == null) {
             return 0;
         }
+        if (history instanceof Integer one) {
+            return age(one, now) <= findTime ? 1 : 0;
+        }
         int n = 0;
-        for (long t : times) {
-            if (t != Long.MIN_VALUE && t >= windowStart) {
+        for (int t : (int[]) history) {
+            if (age(t, now) <= findTime) {
                 n++;
             }
         }
         return n;
     }
 
-    /** Newest-last history of length {@code keep} with {@code weight} entries of {@code now} added. */
-    private static long[] append(long[] times, int keep, int weight, long now) {
-        long[] next = new long[keep];
-        Arrays.fill(next, Long.MIN_VALUE);
+    /** The newest {@code keep} in-window times after adding {@code weight} failures at {@code now}. */
+    private static Object append(Object history, int keep, int weight, long now, long findTime) {
         int fromNew = Math.min(weight, keep);
-        int fromOld = keep - fromNew;
-        if (times != null) {
-            // the newest fromOld entries of the old history (which may have another length after a reload)
-            int copy = Math.min(fromOld, times.length);
-            System.arraycopy(times, times.length - copy, next, fromOld - copy, copy);
+        int fromOld = Math.min(keep - fromNew, countWithin(history, now, findTime));
+        if (fromOld + fromNew == 1) {
+            return (int) now;
         }
-        Arrays.fill(next, keep - fromNew, keep, now);
+        int[] next = new int[fromOld + fromNew];
+        if (fromOld > 0) {
+            // in-window times are the newest ones, at the end of the old history
+            if (history instanceof Integer one) {
+                next[0] = one;
+            } else {
+                int[] times = (int[]) history;
+                System.arraycopy(times, times.length - fromOld, next, 0, fromOld);
+            }
+        }
+        java.util.Arrays.fill(next, fromOld, next.length, (int) now);
         return next;
     }
 }

@@ -25,6 +25,9 @@ public record JailConfig(int maxRetry, Duration findTime, Duration banTime, List
         if (findTime.isNegative() || findTime.isZero()) {
             throw new IllegalArgumentException("jail.findtime must be positive, got " + FailDuration.format(findTime));
         }
+        if (findTime.compareTo(Duration.ofDays(14)) > 0) {
+            throw new IllegalArgumentException("jail.findtime must be at most 14d, got " + FailDuration.format(findTime));
+        }
         if (banTime.isZero() || (banTime.isNegative() && !banTime.equals(FailDuration.PERMANENT))) {
             throw new IllegalArgumentException("jail.bantime must be positive or -1 (permanent), got "
                     + banTime.toMillis() / 1000.0 + "s");
