@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.tlsjail.bench.engine.EngineBenchmarks;
 import org.tlsjail.bench.engine.EngineReport;
+import org.tlsjail.bench.load.BenchPki;
+import org.tlsjail.bench.load.HandshakeCost;
 import org.tlsjail.bench.memory.SprayReport;
 import org.tlsjail.bench.memory.SprayRun;
 import org.tlsjail.bench.report.Machine;
@@ -45,15 +47,19 @@ public final class BenchMain {
         List<ReportPart> parts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
 
-        log("1/2 ban engine JMH benchmarks");
+        log("1/3 ban engine JMH benchmarks");
         parts.add(new EngineReport(new EngineBenchmarks(smoke).run()));
 
-        log("2/2 address spray memory");
+        log("2/3 address spray memory");
         SprayRun spray = new SprayRun(work, smoke ? "512m" : "3g");
         List<SprayRun.Result> sprays = smoke
                 ? List.of(spray.run(20_000, 20_000), spray.run(200_000, 20_000))
                 : List.of(spray.run(1_000_000, 1_000_000), spray.run(10_000_000, 1_000_000));
         parts.add(new SprayReport(sprays));
+
+        log("3/3 load harness (loopback)");
+        BenchPki pki = BenchPki.createIn(work.resolve("pki"));
+        parts.add(smoke ? new HandshakeCost(pki, 1.5, 1, 2).run() : new HandshakeCost(pki, 5, 8, 4).run());
 
         if (smoke) {
             notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works.");
@@ -68,6 +74,6 @@ public final class BenchMain {
     }
 
     private static void log(String what) {
-        System.out.println("[bench] " + Instant.now() + " " + what);
+        System.err.println("[bench] " + Instant.now() + " " + what);
     }
 }

@@ -30,21 +30,35 @@ public final class EngineBenchmarks {
     }
 
     public List<Figure> run() throws RunnerException {
+        List<RunResult> results = new ArrayList<>();
+        // IPv4 is the hot path the targets are about: two forks, both table sizes
+        results.addAll(new Runner(options("IsBannedBenchmark", smoke ? 0 : 2)
+                .param("family", "v4").param("bans", smoke ? new String[] {"1000"} : new String[] {"1000", "100000"})
+                .build()).run());
+        // IPv6 only shows what its slower path costs: one size, one fork
+        results.addAll(new Runner(options("IsBannedBenchmark", smoke ? 0 : 1).param("family", "v6").param("bans", "1000").build()).run());
+        results.addAll(new Runner(options("(Clock|RecordFailure)Benchmark", smoke ? 0 : 1).build()).run());
+        return figures(results);
+    }
+
+    private ChainedOptionsBuilder options(String classes, int forks) {
         ChainedOptionsBuilder o = new OptionsBuilder()
-                .include("org\\.tlsjail\\.bench\\.engine\\.(IsBanned|RecordFailure|Clock)Benchmark\\.")
+                .include("org\\.tlsjail\\.bench\\.engine\\." + classes + "\\.")
                 .addProfiler(GCProfiler.class)
-                .forks(1)
+                .forks(forks)
                 .jvmArgsAppend("-Xmx2g")
                 .shouldFailOnError(true);
         if (smoke) {
             o.warmupIterations(1).warmupTime(TimeValue.milliseconds(200))
-                    .measurementIterations(1).measurementTime(TimeValue.milliseconds(200))
-                    .param("bans", "1000");
+                    .measurementIterations(1).measurementTime(TimeValue.milliseconds(200));
         } else {
             o.warmupIterations(3).warmupTime(TimeValue.seconds(1))
                     .measurementIterations(5).measurementTime(TimeValue.seconds(1));
         }
-        Collection<RunResult> results = new Runner(o.build()).run();
+        return o;
+    }
+
+    private static List<Figure> figures(Collection<RunResult> results) {
         List<Figure> out = new ArrayList<>();
         for (RunResult r : results) {
             Result<?> primary = r.getPrimaryResult();
