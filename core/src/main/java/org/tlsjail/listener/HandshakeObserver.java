@@ -1,0 +1,28 @@
+package org.tlsjail.listener;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import org.tlsjail.banengine.FailureOutcome;
+
+/**
+ * Receives handshake outcomes (for metrics, logs, ...). Called on handshake threads or the accept
+ * thread: implementations must be fast and must not block. Exceptions are logged and ignored.
+ */
+public interface HandshakeObserver {
+    /** Why a connection was refused before any TLS work. */
+    enum Refusal { BANNED, SOURCE_LIMIT, TOTAL_LIMIT }
+
+    /** A handshake completed; {@code peerChain} is empty when no client certificate was sent. */
+    default void onSuccess(InetSocketAddress remote, List<X509Certificate> peerChain) {
+    }
+
+    /** A handshake failed; {@code outcome} is what the ban engine made of it. */
+    default void onFailure(HandshakeFailure failure, FailureOutcome outcome) {
+    }
+
+    /** A connection was refused (closed with RST) before any TLS object existed. */
+    default void onRefused(InetAddress source, Refusal refusal) {
+    }
+}

@@ -1,0 +1,145 @@
+package org.tlsjail.listener;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Immutable listener settings.
+ *
+ * @param bind                   address and port to listen on (port 0 = ephemeral)
+ * @param backlog                accept backlog
+ * @param handshakeTimeout       wall-clock limit for a whole handshake (default 10 s)
+ * @param maxHandshakesPerSource unfinished handshakes allowed per source address (default 8)
+ * @param maxHandshakesTotal     unfinished handshakes allowed in total (default 512)
+ * @param handshakeThreads       threads doing handshakes (default 512, created on demand, idle ones
+ *                               end after 30 s); handshakes block a thread while they wait for the
+ *                               client, so fewer threads than maxHandshakesTotal let slow clients
+ *                               delay others
+ * @param weights                failures counted per kind (default 1 for every kind)
+ * @param refusalLogInterval     at most one operational log line about refusals per interval
+ */
+public record ListenerConfig(
+        InetSocketAddress bind,
+        int backlog,
+        Duration handshakeTimeout,
+        int maxHandshakesPerSource,
+        int maxHandshakesTotal,
+        int handshakeThreads,
+        Map<FailureKind, Integer> weights,
+        Duration refusalLogInterval) {
+
+    public ListenerConfig {
+        Objects.requireNonNull(bind, "bind");
+        Objects.requireNonNull(handshakeTimeout, "handshake-timeout");
+        Objects.requireNonNull(refusalLogInterval, "refusal-log-interval");
+        if (backlog < 1) {
+            throw new IllegalArgumentException("backlog must be at least 1, got " + backlog);
+        }
+        if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
+            throw new IllegalArgumentException("handshake-timeout must be positive, got " + handshakeTimeout);
+        }
+        if (maxHandshakesPerSource < 1) {
+            throw new IllegalArgumentException("max-handshakes-per-source must be at least 1, got " + maxHandshakesPerSource);
+        }
+        if (maxHandshakesTotal < maxHandshakesPerSource) {
+            throw new IllegalArgumentException("max-handshakes-total must be at least max-handshakes-per-source, got "
+                    + maxHandshakesTotal);
+        }
+        if (handshakeThreads < 1) {
+            throw new IllegalArgumentException("handshake-threads must be at least 1, got " + handshakeThreads);
+        }
+        EnumMap<FailureKind, Integer> w = new EnumMap<>(FailureKind.class);
+        for (FailureKind k : FailureKind.values()) {
+            w.put(k, 1);
+        }
+        for (Map.Entry<FailureKind, Integer> e : weights.entrySet()) {
+            if (e.getValue() == null || e.getValue() < 0) {
+                throw new IllegalArgumentException("weights." + e.getKey().configName() + " must be 0 or more (0 = not counted)");
+            }
+            w.put(e.getKey(), e.getValue());
+        }
+        weights = Map.copyOf(w);
+    }
+
+    /** The weight of a failure kind; 0 means logged but not counted by the ban engine. */
+    public int weight(FailureKind kind) {
+        return weights.get(kind);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.bind = bind;
+        b.backlog = backlog;
+        b.handshakeTimeout = handshakeTimeout;
+        b.maxHandshakesPerSource = maxHandshakesPerSource;
+        b.maxHandshakesTotal = maxHandshakesTotal;
+        b.handshakeThreads = handshakeThreads;
+        b.weights.putAll(weights);
+        b.refusalLogInterval = refusalLogInterval;
+        return b;
+    }
+
+    public static final class Builder {
+        private InetSocketAddress bind = new InetSocketAddress(InetAddress.getLoopbackAddress(), 6619);
+        private int backlog = 256;
+        private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private int maxHandshakesPerSource = 8;
+        private int maxHandshakesTotal = 512;
+        private int handshakeThreads = 512;
+        private final Map<FailureKind, Integer> weights = new EnumMap<>(FailureKind.class);
+        private Duration refusalLogInterval = Duration.ofSeconds(60);
+
+        public Builder bind(InetSocketAddress v) {
+            bind = v;
+            return this;
+        }
+
+        public Builder backlog(int v) {
+            backlog = v;
+            return this;
+        }
+
+        public Builder handshakeTimeout(Duration v) {
+            handshakeTimeout = v;
+            return this;
+        }
+
+        public Builder maxHandshakesPerSource(int v) {
+            maxHandshakesPerSource = v;
+            return this;
+        }
+
+        public Builder maxHandshakesTotal(int v) {
+            maxHandshakesTotal = v;
+            return this;
+        }
+
+        public Builder handshakeThreads(int v) {
+            handshakeThreads = v;
+            return this;
+        }
+
+        public Builder weight(FailureKind kind, int weight) {
+            weights.put(kind, weight);
+            return this;
+        }
+
+        public Builder refusalLogInterval(Duration v) {
+            refusalLogInterval = v;
+            return this;
+        }
+
+        public ListenerConfig build() {
+            return new ListenerConfig(bind, backlog, handshakeTimeout, maxHandshakesPerSource, maxHandshakesTotal,
+                    handshakeThreads, weights, refusalLogInterval);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package org.tlsjail.listener;
+
+import java.io.FilterInputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketImpl;
+import java.net.SocketTimeoutException;
+import java.nio.channels.SocketChannel;
+
+/**
+ * An accepted socket seen through tlsjail's own streams, handed to Bouncy Castle's
+ * {@code SSLSocketFactory.createSocket(Socket, InputStream, boolean)} in place of the real one.
+ * Every byte BC reads or writes passes {@link WireObservation}, so EOF, resets and the record
+ * flow are observed by our own code instead of being guessed from BC's exceptions. All socket
+ * methods BC 1.84's ProvSSLSocketWrap calls are delegated.
+ */
+final class ObservedSocket extends Socket {
+    private final Socket raw;
+    private final WireObservation wire;
+    private final InputStream in;
+    private final OutputStream out;
+
+    ObservedSocket(Socket raw, WireObservation wire) throws IOException {
+        super((SocketImpl) null);
+        this.raw = raw;
+        this.wire = wire;
+        this.in = new ObservedInput(raw.getInputStream());
+        this.out = new ObservedOutput(raw.getOutputStream());
+    }
+
+    Socket raw() {
+        return raw;
+    }
+
+    private final class ObservedInput extends FilterInputStream {
+        ObservedInput(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n;
+            try {
+                n = super.read(b, off, len);
+            } catch (SocketTimeoutException e) {
+                throw e;
+            } catch (IOException e) {
+                wire.readError = true;
+                throw e;
+            }
+            if (n < 0) {
+                wire.eof = true;
+            } else {
+                wire.inbound.scan(b, off, n);
+            }
+            return n;
+        }
+    }
+
+    private final class ObservedOutput extends FilterOutputStream {
+        ObservedOutput(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            wire.outbound.scan(b, off, len);
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                wire.writeError = true;
+                throw e;
+            }
+        }
+    }
+
+    /** Reads from the real socket, observed: used for the peek before TLS. */
+    InputStream observedInput() {
+        return in;
+    }
+
+    @Override public InputStream getInputStream() { return in; }
+    @Override public OutputStream getOutputStream() { return out; }
+    @Override public synchronized void close() throws IOException { raw.close(); }
+    @Override public SocketChannel getChannel() { return raw.getChannel(); }
+    @Override public InetAddress getInetAddress() { return raw.getInetAddress(); }
+    @Override public InetAddress getLocalAddress() { return raw.getLocalAddress(); }
+    @Override public int getLocalPort() { return raw.getLocalPort(); }
+    @Override public int getPort() { return raw.getPort(); }
+    @Override public SocketAddress getLocalSocketAddress() { return raw.getLocalSocketAddress(); }
+    @Override public SocketAddress getRemoteSocketAddress() { return raw.getRemoteSocketAddress(); }
+    @Override public boolean getKeepAlive() throws SocketException { return raw.getKeepAlive(); }
+    @Override public void setKeepAlive(boolean on) throws SocketException { raw.setKeepAlive(on); }
+    @Override public synchronized int getReceiveBufferSize() throws SocketException { return raw.getReceiveBufferSize(); }
+    @Override public synchronized void setReceiveBufferSize(int size) throws SocketException { raw.setReceiveBufferSize(size); }
+    @Override public synchronized int getSendBufferSize() throws SocketException { return raw.getSendBufferSize(); }
+    @Override public synchronized void setSendBufferSize(int size) throws SocketException { raw.setSendBufferSize(size); }
+    @Override public boolean getReuseAddress() throws SocketException { return raw.getReuseAddress(); }
+    @Override public void setReuseAddress(boolean on) throws SocketException { raw.setReuseAddress(on); }
+    @Override public int getSoLinger() throws SocketException { return raw.getSoLinger(); }
+    @Override public void setSoLinger(boolean on, int linger) throws SocketException { raw.setSoLinger(on, linger); }
+    @Override public synchronized int getSoTimeout() throws SocketException { return raw.getSoTimeout(); }
+    @Override public synchronized void setSoTimeout(int timeout) throws SocketException { raw.setSoTimeout(timeout); }
+    @Override public boolean getTcpNoDelay() throws SocketException { return raw.getTcpNoDelay(); }
+    @Override public void setTcpNoDelay(boolean on) throws SocketException { raw.setTcpNoDelay(on); }
+    @Override public int getTrafficClass() throws SocketException { return raw.getTrafficClass(); }
+    @Override public void setTrafficClass(int tc) throws SocketException { raw.setTrafficClass(tc); }
+    @Override public void setPerformancePreferences(int c, int l, int b) { raw.setPerformancePreferences(c, l, b); }
+    @Override public boolean isBound() { return raw.isBound(); }
+    @Override public boolean isConnected() { return raw.isConnected(); }
+    @Override public boolean isClosed() { return raw.isClosed(); }
+    @Override public boolean isInputShutdown() { return raw.isInputShutdown(); }
+    @Override public boolean isOutputShutdown() { return raw.isOutputShutdown(); }
+    @Override public void shutdownInput() throws IOException { raw.shutdownInput(); }
+    @Override public void shutdownOutput() throws IOException { raw.shutdownOutput(); }
+    @Override public String toString() { return "observed " + raw; }
+}

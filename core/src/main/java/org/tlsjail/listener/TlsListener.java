@@ -1,0 +1,461 @@
+package org.tlsjail.listener;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlsjail.banengine.Addresses;
+import org.tlsjail.banengine.BanEngine;
+import org.tlsjail.banengine.FailureOutcome;
+import org.tlsjail.tls.ClientAuth;
+import org.tlsjail.tls.ServerTls;
+
+/**
+ * The TLS listener. The accept thread asks the ban engine about each source before any TLS object
+ * exists and resets banned sources at once; handshakes run on a bounded pool with a wall-clock
+ * timeout; each failure is classified (OpenSSL code and reason), fed to the engine with its
+ * weight, and passed to the observers (the Fail2Ban log is one); each success goes to the
+ * {@link ConnectionHandler}.
+ *
+ * <pre>{@code
+ * TlsListener listener = TlsListener.builder(ServerTls.load(settings, clock), engine, handler)
+ *         .config(ListenerConfig.builder().bind(new InetSocketAddress(6619)).build())
+ *         .observer(fail2banLog)
+ *         .build()
+ *         .start();
+ * }</pre>
+ */
+public final class TlsListener implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TlsListener.class);
+
+    private final BanEngine engine;
+    private final ConnectionHandler handler;
+    private final ListenerConfig config;
+    private final List<HandshakeObserver> observers;
+    private final InstantSource clock;
+    private final ExecutorService applicationExecutor;
+    private final boolean ownsApplicationExecutor;
+    private final SourceAdmission admission;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+
+    private volatile ServerTls tls;
+    private volatile boolean running;
+    private ServerSocket server;
+    private Thread acceptThread;
+    private ThreadPoolExecutor handshakes;
+    private ScheduledThreadPoolExecutor watchdog;
+
+    private final LongAdder accepted = new LongAdder();
+    private final LongAdder refusedBanned = new LongAdder();
+    private final LongAdder refusedOverLimit = new LongAdder();
+    private final LongAdder succeeded = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private final AtomicLong refusalsSinceLog = new AtomicLong();
+    private final AtomicLong nextRefusalLog = new AtomicLong();
+
+    private TlsListener(Builder b) {
+        this.tls = Objects.requireNonNull(b.tls, "tls");
+        this.engine = Objects.requireNonNull(b.engine, "engine");
+        this.handler = Objects.requireNonNull(b.handler, "handler");
+        this.config = b.config;
+        this.observers = List.copyOf(b.observers);
+        this.clock = b.clock;
+        this.ownsApplicationExecutor = b.applicationExecutor == null;
+        this.applicationExecutor = ownsApplicationExecutor
+                ? Executors.newCachedThreadPool(threads("tlsjail-app-"))
+                : b.applicationExecutor;
+        this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal());
+    }
+
+    public static Builder builder(ServerTls tls, BanEngine engine, ConnectionHandler handler) {
+        return new Builder(tls, engine, handler);
+    }
+
+    /** Binds and starts accepting. Returns this for chaining. */
+    public synchronized TlsListener start() throws IOException {
+        if (server != null) {
+            throw new IllegalStateException("already started");
+        }
+        ServerSocket ss = new ServerSocket();
+        ss.setReuseAddress(true);
+        ss.bind(config.bind(), config.backlog());
+        server = ss;
+        handshakes = new ThreadPoolExecutor(config.handshakeThreads(), config.handshakeThreads(), 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(config.maxHandshakesTotal()), threads("tlsjail-handshake-"));
+        handshakes.allowCoreThreadTimeOut(true);
+        watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
+        watchdog.setRemoveOnCancelPolicy(true);
+        running = true;
+        acceptThread = threads("tlsjail-accept-").newThread(this::acceptLoop);
+        acceptThread.start();
+        LOG.info("listening on {} ({})", localAddress(), String.join(", ", tls.settings().protocols()));
+        return this;
+    }
+
+    /** The bound address (useful with port 0). */
+    public InetSocketAddress localAddress() {
+        if (server == null) {
+            throw new IllegalStateException("listener not started");
+        }
+        return (InetSocketAddress) server.getLocalSocketAddress();
+    }
+
+    /** Swaps the TLS material for new handshakes (reload); running handshakes keep the old one. */
+    public void updateTls(ServerTls newTls) {
+        this.tls = Objects.requireNonNull(newTls);
+    }
+
+    public ServerTls tls() {
+        return tls;
+    }
+
+    public ListenerStats stats() {
+        return new ListenerStats(accepted.sum(), refusedBanned.sum(), refusedOverLimit.sum(), succeeded.sum(),
+                failed.sum(), admission.inProgress());
+    }
+
+    /** Stops accepting, closes every open connection (handshaking or handed over) and stops all threads. */
+    @Override
+    public void close() {
+        Thread t;
+        synchronized (this) {
+            if (!running) {
+                return;
+            }
+            running = false;
+            t = acceptThread;
+        }
+        closeQuietly(server);
+        try {
+            t.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Socket s : open) {
+            closeQuietly(s);
+        }
+        handshakes.shutdownNow();
+        watchdog.shutdownNow();
+        if (ownsApplicationExecutor) {
+            applicationExecutor.shutdownNow();
+        }
+        try {
+            handshakes.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("listener on {} closed", server.getLocalSocketAddress());
+    }
+
+    // ------------------------------------------------------------------ accept thread
+
+    private void acceptLoop() {
+        while (running) {
+            Socket s;
+            try {
+                s = server.accept();
+            } catch (IOException e) {
+                if (!running) {
+                    return;
+                }
+                // e.g. EMFILE: back off briefly instead of spinning on the error
+                LOG.warn("accept failed on {}: {}", server.getLocalSocketAddress(), e.toString());
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+                continue;
+            }
+            accepted.increment();
+            InetAddress source = s.getInetAddress();
+            if (engine.isBanned(source)) {
+                refuse(s, source, HandshakeObserver.Refusal.BANNED);
+                continue;
+            }
+            SourceAdmission.Verdict v = admission.tryAcquire(source);
+            if (v != SourceAdmission.Verdict.ADMITTED) {
+                refuse(s, source, v == SourceAdmission.Verdict.SOURCE_LIMIT
+                        ? HandshakeObserver.Refusal.SOURCE_LIMIT : HandshakeObserver.Refusal.TOTAL_LIMIT);
+                continue;
+            }
+            open.add(s);
+            long acceptedAt = System.nanoTime();
+            try {
+                handshakes.execute(() -> handshake(s, source, acceptedAt));
+            } catch (RejectedExecutionException e) {
+                open.remove(s);
+                admission.release(source);
+                refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
+            }
+        }
+    }
+
+    /** Resets the connection (SO_LINGER 0: RST, nothing written), counts and tells observers. */
+    private void refuse(Socket s, InetAddress source, HandshakeObserver.Refusal why) {
+        try {
+            s.setSoLinger(true, 0);
+        } catch (IOException ignored) {
+            // the close below still happens
+        }
+        closeQuietly(s);
+        if (why == HandshakeObserver.Refusal.BANNED) {
+            refusedBanned.increment();
+        } else {
+            refusedOverLimit.increment();
+        }
+        for (HandshakeObserver o : observers) {
+            try {
+                o.onRefused(source, why);
+            } catch (RuntimeException e) {
+                LOG.warn("observer {} failed", o, e);
+            }
+        }
+        long n = refusalsSinceLog.incrementAndGet();
+        long now = clock.millis();
+        long next = nextRefusalLog.get();
+        if (now >= next && nextRefusalLog.compareAndSet(next, now + config.refusalLogInterval().toMillis())) {
+            refusalsSinceLog.addAndGet(-n);
+            LOG.info("refused {} connection(s) since last report; latest from {} ({})", n,
+                    Addresses.format(source), why.name().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    // ------------------------------------------------------------------ handshake threads
+
+    private final class Attempt {
+        volatile boolean timedOut;
+    }
+
+    /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
+    private void handshake(Socket raw, InetAddress source, long acceptedAt) {
+        InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
+        ServerTls current = tls;
+        Attempt attempt = new Attempt();
+        long timeoutMs = Math.max(1, config.handshakeTimeout().toMillis()
+                - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - acceptedAt));
+        ScheduledFuture<?> timer;
+        try {
+            timer = watchdog.schedule(() -> {
+                attempt.timedOut = true;
+                closeQuietly(raw);
+            }, timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // listener closing
+            release(raw, source);
+            closeQuietly(raw);
+            return;
+        }
+        boolean handedOver = false;
+        try {
+            WireObservation wire = new WireObservation();
+            ObservedSocket observed = new ObservedSocket(raw, wire);
+            raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs));
+            byte[] peek = new byte[FailureClassifier.PEEK];
+            int n = 0;
+            InputStream in = observed.observedInput();
+            try {
+                while (n < peek.length) {
+                    int r = in.read(peek, n, peek.length - n);
+                    if (r < 0) {
+                        break;
+                    }
+                    n += r;
+                }
+            } catch (IOException e) {
+                failed(source, FailureClassifier.failure(remote, attempt.timedOut || e instanceof SocketTimeoutException
+                        ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
+                return;
+            }
+            FailureKind early = FailureClassifier.judgePrefix(peek, n);
+            if (early != null) {
+                failed(source, FailureClassifier.failure(remote, early, clock.instant()));
+                return;
+            }
+            SSLSocket ssl = current.serverSocket(observed, new ByteArrayInputStream(peek, 0, n));
+            try {
+                ssl.startHandshake();
+            } catch (IOException | RuntimeException e) {
+                boolean timeout = attempt.timedOut || find(e, SocketTimeoutException.class);
+                failed(source, FailureClassifier.classify(e, wire, timeout,
+                        current.settings().clientAuth() == ClientAuth.REQUIRED, remote, clock.instant()));
+                LOG.debug("handshake from {} failed", remote, e);
+                closeQuietly(ssl);
+                return;
+            }
+            timer.cancel(false);
+            if (attempt.timedOut) {
+                failed(source, FailureClassifier.failure(remote, FailureKind.HANDSHAKE_TIMEOUT, clock.instant()));
+                return;
+            }
+            raw.setSoTimeout(0);
+            List<X509Certificate> chain = peerChain(ssl);
+            succeeded.increment();
+            for (HandshakeObserver o : observers) {
+                try {
+                    o.onSuccess(remote, chain);
+                } catch (RuntimeException e) {
+                    LOG.warn("observer {} failed", o, e);
+                }
+            }
+            admission.release(source);
+            handedOver = true;
+            try {
+                applicationExecutor.execute(() -> {
+                    try {
+                        handler.handle(ssl, remote, chain);
+                    } catch (IOException | RuntimeException e) {
+                        LOG.debug("connection from {} ended with {}", remote, e.toString());
+                    } finally {
+                        open.remove(raw);
+                        closeQuietly(ssl);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                open.remove(raw);
+                closeQuietly(ssl);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("connection from {} failed before TLS", remote, e);
+            failed(source, FailureClassifier.failure(remote,
+                    attempt.timedOut ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
+        } finally {
+            timer.cancel(false);
+            if (!handedOver) {
+                release(raw, source);
+                closeQuietly(raw);
+            }
+        }
+    }
+
+    private void release(Socket raw, InetAddress source) {
+        if (open.remove(raw)) {
+            admission.release(source);
+        }
+    }
+
+    private void failed(InetAddress source, HandshakeFailure f) {
+        failed.increment();
+        int weight = config.weight(f.kind());
+        FailureOutcome outcome = weight == 0 ? FailureOutcome.IGNORED : engine.recordFailure(source, weight, f.reason());
+        for (HandshakeObserver o : observers) {
+            try {
+                o.onFailure(f, outcome);
+            } catch (RuntimeException e) {
+                LOG.warn("observer {} failed", o, e);
+            }
+        }
+    }
+
+    private static List<X509Certificate> peerChain(SSLSocket ssl) {
+        try {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : ssl.getSession().getPeerCertificates()) {
+                out.add((X509Certificate) c);
+            }
+            return List.copyOf(out);
+        } catch (SSLPeerUnverifiedException e) {
+            return List.of();
+        }
+    }
+
+    private static boolean find(Throwable t, Class<? extends Throwable> type) {
+        for (int d = 0; t != null && d < 16; d++, t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing a broken connection: nothing left to do
+        }
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Builds a listener; nothing is bound until {@link TlsListener#start()}. */
+    public static final class Builder {
+        private final ServerTls tls;
+        private final BanEngine engine;
+        private final ConnectionHandler handler;
+        private ListenerConfig config = ListenerConfig.builder().build();
+        private final List<HandshakeObserver> observers = new ArrayList<>();
+        private InstantSource clock = InstantSource.system();
+        private ExecutorService applicationExecutor;
+
+        private Builder(ServerTls tls, BanEngine engine, ConnectionHandler handler) {
+            this.tls = tls;
+            this.engine = engine;
+            this.handler = handler;
+        }
+
+        public Builder config(ListenerConfig c) {
+            config = Objects.requireNonNull(c);
+            return this;
+        }
+
+        /** Adds an observer of handshake outcomes (the Fail2Ban log, metrics, ...). */
+        public Builder observer(HandshakeObserver o) {
+            observers.add(Objects.requireNonNull(o));
+            return this;
+        }
+
+        public Builder clock(InstantSource c) {
+            clock = Objects.requireNonNull(c);
+            return this;
+        }
+
+        /** Where {@link ConnectionHandler} calls run; default: an owned cached thread pool. */
+        public Builder applicationExecutor(ExecutorService e) {
+            applicationExecutor = e;
+            return this;
+        }
+
+        public TlsListener build() {
+            return new TlsListener(this);
+        }
+    }
+}

@@ -1,0 +1,270 @@
+package org.tlsjail.tls;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
+import org.tlsjail.pki.PemFiles;
+
+/**
+ * Loaded, ready-to-use server TLS material: an {@link SSLContext} from an explicit Bouncy Castle
+ * JSSE provider instance (no {@code Security.addProvider}, never SunJSSE) plus the handshake
+ * parameters. Immutable; a reload builds a new instance and swaps it in.
+ */
+public final class ServerTls {
+    private static final byte[] PROBE = "tlsjail key/certificate match probe".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * BC JSSE logs every handshake and every alert through java.util.logging at INFO: with
+     * scanners probing all day that floods stderr. Kept in a static field because JUL holds
+     * loggers weakly (a level set on a collected logger is lost).
+     */
+    private static final java.util.logging.Logger BC_JSSE_LOG = quietBcJsse();
+
+    private static java.util.logging.Logger quietBcJsse() {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger("org.bouncycastle.jsse");
+        if (l.getLevel() == null) {
+            l.setLevel(java.util.logging.Level.WARNING);
+        }
+        return l;
+    }
+
+    private final TlsSettings settings;
+    private final SSLSocketFactory factory;
+    private final SSLParameters parameters;
+    private final X509Certificate serverCertificate;
+
+    private ServerTls(TlsSettings settings, SSLSocketFactory factory, SSLParameters parameters, X509Certificate cert) {
+        this.settings = settings;
+        this.factory = factory;
+        this.parameters = parameters;
+        this.serverCertificate = cert;
+    }
+
+    /** Loads all files named by {@code settings}; throws {@link TlsSetupException} naming the bad file. */
+    public static ServerTls load(TlsSettings settings, InstantSource clock) {
+        Objects.requireNonNull(BC_JSSE_LOG);
+        BouncyCastleProvider crypto = new BouncyCastleProvider();
+        BouncyCastleJsseProvider jsse = new BouncyCastleJsseProvider(crypto);
+        LoadedKey key = loadKey(settings.serverKey());
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] pw = "in-memory".toCharArray();
+            ks.setKeyEntry("server", key.key(), pw, key.chain().toArray(Certificate[]::new));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance("X.509", jsse);
+            kmf.init(ks, pw);
+
+            TrustManager[] tms;
+            if (settings.clientAuth() == ClientAuth.NONE) {
+                tms = new TrustManager[0];
+            } else {
+                List<X509Certificate> anchors = loadAnchors(settings.clientCas());
+                KeyStore ts = KeyStore.getInstance("PKCS12");
+                ts.load(null, null);
+                int i = 0;
+                for (X509Certificate c : anchors) {
+                    ts.setCertificateEntry("ca" + i++, c);
+                }
+                TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX", jsse);
+                tmf.init(ts);
+                X509ExtendedTrustManager bc = null;
+                for (TrustManager tm : tmf.getTrustManagers()) {
+                    if (tm instanceof X509ExtendedTrustManager x) {
+                        bc = x;
+                    }
+                }
+                if (bc == null) {
+                    throw new TlsSetupException("Bouncy Castle offered no X509ExtendedTrustManager");
+                }
+                tms = new TrustManager[] {new ClientCertificateVerifier(bc, anchors, clock)};
+            }
+            SSLContext ctx = SSLContext.getInstance("TLS", jsse);
+            ctx.init(kmf.getKeyManagers(), tms, new java.security.SecureRandom());
+
+            SSLParameters p = ctx.getDefaultSSLParameters();
+            p.setProtocols(settings.protocols().toArray(String[]::new));
+            if (!settings.cipherSuites().isEmpty()) {
+                List<String> supported = List.of(ctx.getSupportedSSLParameters().getCipherSuites());
+                for (String cs : settings.cipherSuites()) {
+                    if (!supported.contains(cs)) {
+                        throw new TlsSetupException("cipher-suites: unsupported cipher suite '" + cs + "'");
+                    }
+                }
+                p.setCipherSuites(settings.cipherSuites().toArray(String[]::new));
+            }
+            switch (settings.clientAuth()) {
+                case REQUIRED -> p.setNeedClientAuth(true);
+                case OPTIONAL -> p.setWantClientAuth(true);
+                case NONE -> p.setNeedClientAuth(false);
+            }
+            return new ServerTls(settings, ctx.getSocketFactory(), p, key.chain().get(0));
+        } catch (GeneralSecurityException | IOException e) {
+            throw new TlsSetupException("cannot set up TLS: " + e.getMessage(), e);
+        }
+    }
+
+    public TlsSettings settings() {
+        return settings;
+    }
+
+    public X509Certificate serverCertificate() {
+        return serverCertificate;
+    }
+
+    /**
+     * Layers a server-mode TLS socket over an accepted socket. {@code consumed} holds bytes already
+     * read from {@code raw} (the listener peeks at the first bytes); they are replayed to the TLS
+     * engine first. Closing the TLS socket closes {@code raw}.
+     */
+    public SSLSocket serverSocket(Socket raw, InputStream consumed) throws IOException {
+        SSLSocket s = (SSLSocket) factory.createSocket(raw, consumed, true);
+        s.setUseClientMode(false);
+        s.setSSLParameters(parameters);
+        return s;
+    }
+
+    private record LoadedKey(PrivateKey key, List<X509Certificate> chain) {
+    }
+
+    private static LoadedKey loadKey(KeySource source) {
+        LoadedKey k;
+        if (source instanceof KeySource.Pem pem) {
+            List<X509Certificate> chain;
+            PrivateKey key;
+            try {
+                chain = PemFiles.readCertificates(pem.chainFile());
+            } catch (IOException e) {
+                throw new TlsSetupException("server certificate chain: " + e.getMessage(), e);
+            }
+            try {
+                key = PemFiles.readPrivateKey(pem.keyFile());
+            } catch (IOException e) {
+                throw new TlsSetupException("server private key: " + e.getMessage(), e);
+            }
+            k = new LoadedKey(key, chain);
+            checkMatch(k, pem.keyFile() + " does not match the certificate in " + pem.chainFile());
+        } else {
+            KeySource.Pkcs12 p12 = (KeySource.Pkcs12) source;
+            KeyStore ks = readPkcs12(p12.file(), p12.password(), "server key store");
+            try {
+                String alias = p12.alias();
+                if (alias == null) {
+                    for (String a : Collections.list(ks.aliases())) {
+                        if (ks.isKeyEntry(a)) {
+                            if (alias != null) {
+                                throw new TlsSetupException("server key store " + p12.file()
+                                        + " holds several keys; name one with an alias");
+                            }
+                            alias = a;
+                        }
+                    }
+                }
+                if (alias == null || !ks.isKeyEntry(alias)) {
+                    throw new TlsSetupException("server key store " + p12.file() + " holds no private key"
+                            + (p12.alias() == null ? "" : " under alias '" + p12.alias() + "'"));
+                }
+                PrivateKey key = (PrivateKey) ks.getKey(alias, p12.password().toCharArray());
+                List<X509Certificate> chain = new ArrayList<>();
+                for (Certificate c : ks.getCertificateChain(alias)) {
+                    chain.add((X509Certificate) c);
+                }
+                k = new LoadedKey(key, List.copyOf(chain));
+            } catch (GeneralSecurityException e) {
+                throw new TlsSetupException("server key store " + p12.file() + ": cannot read the key: " + e.getMessage(), e);
+            }
+            checkMatch(k, "the key in " + p12.file() + " does not match its certificate");
+        }
+        return k;
+    }
+
+    private static List<X509Certificate> loadAnchors(TrustSource source) {
+        if (source instanceof TrustSource.PemBundle pem) {
+            try {
+                return PemFiles.readCertificates(pem.file());
+            } catch (IOException e) {
+                throw new TlsSetupException("client CAs: " + e.getMessage(), e);
+            }
+        }
+        TrustSource.Pkcs12 p12 = (TrustSource.Pkcs12) source;
+        KeyStore ks = readPkcs12(p12.file(), p12.password(), "client CA store");
+        try {
+            List<X509Certificate> out = new ArrayList<>();
+            for (String a : Collections.list(ks.aliases())) {
+                Certificate c = ks.getCertificate(a);
+                if (c instanceof X509Certificate x) {
+                    out.add(x);
+                }
+            }
+            if (out.isEmpty()) {
+                throw new TlsSetupException("client CA store " + p12.file() + " holds no certificate");
+            }
+            return List.copyOf(out);
+        } catch (GeneralSecurityException e) {
+            throw new TlsSetupException("client CA store " + p12.file() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static KeyStore readPkcs12(Path file, String password, String what) {
+        try (InputStream in = Files.newInputStream(file)) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(in, password.toCharArray());
+            return ks;
+        } catch (IOException | GeneralSecurityException e) {
+            throw new TlsSetupException(what + " " + file + ": cannot read PKCS#12 (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Signs and verifies a probe: cheaper to reason about than comparing key encodings per algorithm. */
+    private static void checkMatch(LoadedKey k, String message) {
+        PublicKey pub = k.chain().get(0).getPublicKey();
+        String alg = switch (k.key().getAlgorithm()) {
+            case "EC", "ECDSA" -> "SHA256withECDSA";
+            case "RSA" -> "SHA256withRSA";
+            case "Ed25519" -> "Ed25519";
+            case "Ed448" -> "Ed448";
+            default -> null;
+        };
+        if (alg == null) {
+            throw new TlsSetupException("unsupported server key algorithm " + k.key().getAlgorithm());
+        }
+        try {
+            Signature s = Signature.getInstance(alg);
+            s.initSign(k.key());
+            s.update(PROBE);
+            byte[] sig = s.sign();
+            Signature v = Signature.getInstance(alg);
+            v.initVerify(pub);
+            v.update(PROBE);
+            if (!v.verify(sig)) {
+                throw new TlsSetupException(message);
+            }
+        } catch (GeneralSecurityException e) {
+            throw new TlsSetupException(message + " (" + e.getMessage() + ")", e);
+        }
+    }
+}
