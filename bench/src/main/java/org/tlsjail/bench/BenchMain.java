@@ -8,8 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.tlsjail.bench.engine.EngineBenchmarks;
 import org.tlsjail.bench.engine.EngineReport;
+import org.tlsjail.bench.load.Availability;
 import org.tlsjail.bench.load.BenchPki;
+import org.tlsjail.bench.load.Detection;
 import org.tlsjail.bench.load.HandshakeCost;
+import org.tlsjail.bench.load.RefusalCost;
 import org.tlsjail.bench.memory.SprayReport;
 import org.tlsjail.bench.memory.SprayRun;
 import org.tlsjail.bench.report.Machine;
@@ -48,21 +51,30 @@ public final class BenchMain {
         List<String> notes = new ArrayList<>();
 
         log("1/3 ban engine JMH benchmarks");
-        parts.add(new EngineReport(new EngineBenchmarks(smoke).run()));
+        List<EngineBenchmarks.Figure> jmh = new EngineBenchmarks(smoke).run();
+        parts.add(new EngineReport(jmh));
 
         log("2/3 address spray memory");
         SprayRun spray = new SprayRun(work, smoke ? "512m" : "3g");
         List<SprayRun.Result> sprays = smoke
-                ? List.of(spray.run(20_000, 20_000), spray.run(200_000, 20_000))
+                ? List.of(spray.run(10_000, 10_000), spray.run(50_000, 10_000))
                 : List.of(spray.run(1_000_000, 1_000_000), spray.run(10_000_000, 1_000_000));
         parts.add(new SprayReport(sprays));
 
         log("3/3 load harness (loopback)");
         BenchPki pki = BenchPki.createIn(work.resolve("pki"));
-        parts.add(smoke ? new HandshakeCost(pki, 1.5, 1, 2).run() : new HandshakeCost(pki, 5, 8, 4).run());
+        log("  (a) refusal cost");
+        parts.add(smoke ? new RefusalCost(pki, work, 0.5, 1, 2).run() : new RefusalCost(pki, work, 4, 2, 4).run());
+        log("  (b) availability");
+        parts.add(smoke ? new Availability(pki, work, 1, 2).run() : new Availability(pki, work, 6, 4).run());
+        log("  (c) detection");
+        parts.add(smoke ? new Detection(pki, work, 8, 0).run() : new Detection(pki, work, 30, 60).run());
+        log("  (d) handshake cost");
+        parts.add(smoke ? new HandshakeCost(pki, 0.5, 0.5, 2).run() : new HandshakeCost(pki, 5, 8, 4).run());
 
         if (smoke) {
-            notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works.");
+            notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works; "
+                    + "the Fail2Ban comparison is skipped.");
         }
         String command = "bench/run.sh" + (smoke ? " --smoke" : "");
         Instant end = Instant.now();

@@ -21,6 +21,7 @@ public final class ConnectFlood implements AutoCloseable {
     private final LongAdder bytesReceived = new LongAdder();
     private final LongAdder errors = new LongAdder();
     private final List<Thread> threads = new ArrayList<>();
+    private volatile String firstError;
 
     public ConnectFlood(InetSocketAddress target, LoopbackSources sources, int threadCount) {
         this.target = target;
@@ -51,6 +52,11 @@ public final class ConnectFlood implements AutoCloseable {
         return errors.sum();
     }
 
+    /** The first error seen, for the report; null if none. */
+    public String firstError() {
+        return firstError;
+    }
+
     public void stop() throws InterruptedException {
         running.set(false);
         for (Thread t : threads) {
@@ -66,23 +72,30 @@ public final class ConnectFlood implements AutoCloseable {
     private void loop() {
         byte[] buf = new byte[256];
         while (running.get()) {
+            boolean connected = false;
             try (Socket s = new Socket()) {
                 s.setSoLinger(true, 0);
                 s.bind(new InetSocketAddress(sources.next(), 0));
                 s.connect(target, 5_000);
+                connected = true;
                 s.setSoTimeout(10_000);
-                try {
-                    int r;
-                    while ((r = s.getInputStream().read(buf)) >= 0) {
-                        bytesReceived.add(r);
-                    }
-                } catch (java.net.SocketException reset) {
-                    // RST from the server: that is a refusal too
+                int r;
+                while ((r = s.getInputStream().read(buf)) >= 0) {
+                    bytesReceived.add(r);
                 }
-                connections.increment();
             } catch (IOException e) {
-                errors.increment();
+                // a reset, wherever it surfaces (even in connect(): on loopback the server's RST
+                // can land before this thread returns from connect), is the server's refusal
+                boolean reset = e instanceof java.net.SocketException && String.valueOf(e.getMessage()).contains("reset");
+                if (!connected && !reset) {
+                    errors.increment();
+                    if (firstError == null) {
+                        firstError = e.toString();
+                    }
+                    continue;
+                }
             }
+            connections.increment();
         }
     }
 }

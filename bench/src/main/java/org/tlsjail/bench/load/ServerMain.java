@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
+import org.tlsjail.listener.TlsListener;
 
 /**
  * A server under test, in a JVM of its own so the harness can read its CPU time from /proc:
@@ -23,9 +24,13 @@ import javax.net.ssl.SSLSocket;
  *   <li>{@code mini-bcjsse}, {@code mini-sunjsse}: a minimal mutual-TLS server (BC JSSE over
  *       BC's crypto provider, as tlsjail's ServerTls, or SunJSSE), one handshake
  *       per connection on a small pool, then reads one byte and answers {@code ok}.</li>
+ *   <li>{@code tlsjail}: the real listener ({@link TlsjailServer}); system properties
+ *       {@code bench.maxretry}, {@code bench.banned=<second octet>:<count>} (sources banned
+ *       before start) and {@code bench.f2blog} (its Fail2Ban log).</li>
  * </ul>
  */
 public final class ServerMain {
+    static final int BACKLOG = 4096;
     private static final boolean DEBUG = Boolean.getBoolean("bench.debug");
 
     private ServerMain() {
@@ -38,6 +43,18 @@ public final class ServerMain {
         BC_LOG.setLevel(DEBUG ? java.util.logging.Level.ALL : java.util.logging.Level.SEVERE);
         String kind = args[0];
         BenchPki pki = BenchPki.createIn(Path.of(args[1]));
+        if (kind.equals("tlsjail")) {
+            String[] banned = System.getProperty("bench.banned", "1:0").split(":");
+            int count = Integer.parseInt(banned[1]);
+            TlsListener listener = new TlsjailServer(Integer.getInteger("bench.maxretry", 3),
+                    count == 0 ? null : new LoopbackSources(Integer.parseInt(banned[0]), count),
+                    Path.of(System.getProperty("bench.f2blog", "fail2ban-bench.log"))).start(pki);
+            stopWhenStdinCloses();
+            System.out.println("PORT " + listener.localAddress().getPort());
+            System.out.flush();
+            Thread.currentThread().join();
+            return;
+        }
         SSLContext ctx = switch (kind) {
             case "bare" -> null;
             case "mini-bcjsse" -> TlsContexts.server(pki, TlsContexts.Jsse.BCJSSE);
@@ -46,7 +63,18 @@ public final class ServerMain {
         };
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
-        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
+        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), BACKLOG);
+        stopWhenStdinCloses();
+        System.out.println("PORT " + server.getLocalPort());
+        System.out.flush();
+        if (ctx == null) {
+            acceptAndClose(server);
+        } else {
+            miniTls(server, ctx);
+        }
+    }
+
+    private static void stopWhenStdinCloses() {
         Thread watchdog = new Thread(() -> {
             try {
                 while (System.in.read() >= 0) {
@@ -59,13 +87,6 @@ public final class ServerMain {
         }, "stdin-watchdog");
         watchdog.setDaemon(true);
         watchdog.start();
-        System.out.println("PORT " + server.getLocalPort());
-        System.out.flush();
-        if (ctx == null) {
-            acceptAndClose(server);
-        } else {
-            miniTls(server, ctx);
-        }
     }
 
     private static void acceptAndClose(ServerSocket server) throws IOException {

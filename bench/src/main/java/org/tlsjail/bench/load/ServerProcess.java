@@ -31,6 +31,7 @@ public final class ServerProcess implements AutoCloseable {
     public static ServerProcess java(String kind, BenchPki pki, String... jvmArgs) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Dlogback.configurationFile=bench-logback.xml");
         cmd.addAll(List.of(jvmArgs));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ServerMain.class.getName(), kind,
                 pki.dir().toString()));
