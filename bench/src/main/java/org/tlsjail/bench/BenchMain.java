@@ -47,6 +47,7 @@ public final class BenchMain {
         }
         Files.createDirectories(work);
         Instant start = Instant.now();
+        String loadBefore = Machine.loadAverage();
         List<ReportPart> parts = new ArrayList<>();
         List<String> notes = new ArrayList<>();
 
@@ -66,11 +67,11 @@ public final class BenchMain {
         log("  (a) refusal cost");
         parts.add(smoke ? new RefusalCost(pki, work, 0.5, 1, 2).run() : new RefusalCost(pki, work, 4, 2, 4).run());
         log("  (b) availability");
-        parts.add(smoke ? new Availability(pki, work, 1, 2).run() : new Availability(pki, work, 6, 4).run());
+        parts.add(smoke ? new Availability(pki, work, 1, 2, 1).run() : new Availability(pki, work, 6, 4, 10).run());
         log("  (c) detection");
-        parts.add(smoke ? new Detection(pki, work, 8, 0).run() : new Detection(pki, work, 30, 60).run());
+        parts.add(smoke ? new Detection(pki, work, 8, 0, 0.5).run() : new Detection(pki, work, 30, 60, 5).run());
         log("  (d) handshake cost");
-        parts.add(smoke ? new HandshakeCost(pki, 0.5, 0.5, 2).run() : new HandshakeCost(pki, 5, 8, 4).run());
+        parts.add(smoke ? new HandshakeCost(pki, 0.5, 0.5, 2).run() : new HandshakeCost(pki, 10, 8, 4).run());
 
         if (smoke) {
             notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works; "
@@ -78,7 +79,8 @@ public final class BenchMain {
         }
         String command = "bench/run.sh" + (smoke ? " --smoke" : "");
         Instant end = Instant.now();
-        String md = new MarkdownReport(Machine.current(), command, end, Duration.between(start, end), parts, notes).render();
+        String md = new MarkdownReport(Machine.current(), command, end, Duration.between(start, end), parts, notes,
+                loadBefore, Machine.loadAverage()).render();
         Path parent = report.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Files.writeString(report, md);

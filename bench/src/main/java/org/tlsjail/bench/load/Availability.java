@@ -24,9 +24,11 @@ public final class Availability implements ReportPart {
     private final java.nio.file.Path work;
     private final double phaseSeconds;
     private final int floodThreads;
+    private final double warmupSeconds;
     private final List<Phase> phases = new ArrayList<>();
 
-    public Availability(BenchPki pki, java.nio.file.Path work, double phaseSeconds, int floodThreads) {
+    public Availability(BenchPki pki, java.nio.file.Path work, double phaseSeconds, int floodThreads, double warmupSeconds) {
+        this.warmupSeconds = warmupSeconds;
         this.pki = pki;
         this.work = work;
         this.phaseSeconds = phaseSeconds;
@@ -42,7 +44,7 @@ public final class Availability implements ReportPart {
                 // warm-up: JIT both sides, with both kinds of attack traffic so their code paths are warm too
                 try (ConnectFlood f = new ConnectFlood(target, new LoopbackSources(1, RefusalCost.BANNED_SOURCES), 1).start();
                      HandshakeLoad h = new HandshakeLoad(new HandshakeClient(pki, false, target), new LoopbackSources(4, 1 << 16), 1, 0).start()) {
-                    Thread.sleep((long) (phaseSeconds * 1000));
+                    Thread.sleep((long) (warmupSeconds * 1000));
                 }
                 Thread.sleep(500);
                 probe.reset();
@@ -106,8 +108,8 @@ public final class Availability implements ReportPart {
         }
         sb.append(String.format(Locale.ROOT, "%nThe legitimate client (127.0.0.1, SunJSSE, RSA 2048 client certificate, no resumption) "
                 + "makes one handshake at a time with 10 ms pauses; latency is connect to first reply byte. Attack traffic: "
-                + "%d threads, in the same JVM as the probe, on the same %d cores as the server. %.0f s per phase.%n",
-                floodThreads, Runtime.getRuntime().availableProcessors(), phaseSeconds));
+                + "%d threads, in the same JVM as the probe, on the same %d cores as the server. %.0f s per phase after %.0f s of warm-up.%n",
+                floodThreads, Runtime.getRuntime().availableProcessors(), phaseSeconds, warmupSeconds));
         return sb.toString();
     }
 }

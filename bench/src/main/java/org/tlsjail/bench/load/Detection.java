@@ -38,12 +38,14 @@ public final class Detection implements ReportPart {
     private final BenchPki pki;
     private final Path work;
     private final int attempts;
+    private final double warmupSeconds;
     private final double fail2banLimitSeconds;
     private InProcess inProcess;
     private WithFail2Ban fail2ban;
 
     /** {@code fail2banLimitSeconds <= 0} skips the Fail2Ban comparison. */
-    public Detection(BenchPki pki, Path work, int attempts, double fail2banLimitSeconds) {
+    public Detection(BenchPki pki, Path work, int attempts, double fail2banLimitSeconds, double warmupSeconds) {
+        this.warmupSeconds = warmupSeconds;
         this.pki = pki;
         this.work = work;
         this.attempts = attempts;
@@ -53,6 +55,7 @@ public final class Detection implements ReportPart {
     public Detection run() throws Exception {
         try (ServerProcess jail = ServerProcess.java("tlsjail", pki, "-Dbench.maxretry=" + MAX_RETRY,
                 "-Dbench.f2blog=" + work.resolve("detection-fail2ban.log").toAbsolutePath())) {
+            warmUp(jail);
             HandshakeClient attacker = new HandshakeClient(pki, false, new InetSocketAddress("127.0.0.1", jail.port()));
             int performed = 0;
             int after = 0;
@@ -98,6 +101,7 @@ public final class Detection implements ReportPart {
         Path log = dir.resolve("tlsjail-fail2ban.log").toAbsolutePath();
         try (ServerProcess jail = ServerProcess.java("tlsjail", pki, "-Dbench.maxretry=1000", "-Dbench.f2blog=" + log);
              Fail2BanJail f2b = Fail2BanJail.start(dir.resolve("conf").toAbsolutePath(), log)) {
+            warmUp(jail);
             HandshakeClient attacker = new HandshakeClient(pki, false, new InetSocketAddress("127.0.0.1", jail.port()));
             String ip = FAIL2BAN_ATTACKER.getHostAddress();
             long start = System.nanoTime();
@@ -116,6 +120,14 @@ public final class Detection implements ReportPart {
                 }
             }
             return new WithFail2Ban(false, n, linesFrom(log, ip), Double.NaN, null);
+        }
+    }
+
+    /** A production-like, warmed-up server: legitimate handshakes (which never count as failures) for a while. */
+    private void warmUp(ServerProcess jail) throws Exception {
+        HandshakeClient legit = new HandshakeClient(pki, true, new InetSocketAddress("127.0.0.1", jail.port()));
+        try (HandshakeLoad load = new HandshakeLoad(legit, new LoopbackSources(0, 1), 2, 0).start()) {
+            Thread.sleep((long) (warmupSeconds * 1000));
         }
     }
 
@@ -152,11 +164,11 @@ public final class Detection implements ReportPart {
     public String details() {
         StringBuilder sb = new StringBuilder("### (c) Detection: back-to-back failing handshakes from one attacker\n\n");
         if (inProcess != null) {
-            sb.append(String.format(Locale.ROOT, "tlsjail (maxretry 3, in-process engine): %d attempts from %s; the server sent its "
+            sb.append(String.format(Locale.ROOT, "tlsjail (maxretry 3, in-process engine, after %.0f s of legitimate handshakes to warm it up): %d attempts from %s; the server sent its "
                     + "certificate (did the handshake) %d times before the ban and %d times after the 3rd failure; %d attempts "
                     + "were refused without any TLS bytes, the first %.0f ms after the first attempt. Attempts the server did a "
                     + "handshake for: %s.%n%n",
-                    inProcess.attempts(), TLSJAIL_ATTACKER.getHostAddress(), inProcess.handshakesBeforeBan(),
+                    warmupSeconds, inProcess.attempts(), TLSJAIL_ATTACKER.getHostAddress(), inProcess.handshakesBeforeBan(),
                     inProcess.handshakesAfterMaxretry(), inProcess.refused(), inProcess.millisToFirstRefusal(),
                     inProcess.handshakeAttempts()));
         }

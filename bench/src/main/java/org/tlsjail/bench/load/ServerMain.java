@@ -20,7 +20,8 @@ import org.tlsjail.listener.TlsListener;
  * {@code ServerMain <kind> <pki-dir>}. Prints {@code PORT <n>} once it listens on 127.0.0.1 and
  * exits when its stdin closes. Kinds:
  * <ul>
- *   <li>{@code bare}: accept and close, nothing else (the floor for refusing a connection);</li>
+ *   <li>{@code bare}: accept and close, nothing else (the floor for refusing a connection);
+ *       {@code bare-rst} closes with a reset (SO_LINGER 0) as tlsjail does;</li>
  *   <li>{@code mini-bcjsse}, {@code mini-sunjsse}: a minimal mutual-TLS server (BC JSSE over
  *       BC's crypto provider, as tlsjail's ServerTls, or SunJSSE), one handshake
  *       per connection on a small pool, then reads one byte and answers {@code ok}.</li>
@@ -31,6 +32,7 @@ import org.tlsjail.listener.TlsListener;
  */
 public final class ServerMain {
     static final int BACKLOG = 4096;
+    private static final boolean NODELAY = Boolean.parseBoolean(System.getProperty("bench.nodelay", "true"));
     private static final boolean DEBUG = Boolean.getBoolean("bench.debug");
 
     private ServerMain() {
@@ -56,7 +58,7 @@ public final class ServerMain {
             return;
         }
         SSLContext ctx = switch (kind) {
-            case "bare" -> null;
+            case "bare", "bare-rst" -> null;
             case "mini-bcjsse" -> TlsContexts.server(pki, TlsContexts.Jsse.BCJSSE);
             case "mini-sunjsse" -> TlsContexts.server(pki, TlsContexts.Jsse.SUNJSSE);
             default -> throw new IllegalArgumentException("unknown server kind " + kind);
@@ -68,7 +70,7 @@ public final class ServerMain {
         System.out.println("PORT " + server.getLocalPort());
         System.out.flush();
         if (ctx == null) {
-            acceptAndClose(server);
+            acceptAndClose(server, kind.equals("bare-rst"));
         } else {
             miniTls(server, ctx);
         }
@@ -89,9 +91,13 @@ public final class ServerMain {
         watchdog.start();
     }
 
-    private static void acceptAndClose(ServerSocket server) throws IOException {
+    private static void acceptAndClose(ServerSocket server, boolean reset) throws IOException {
         while (true) {
-            server.accept().close();
+            Socket s = server.accept();
+            if (reset) {
+                s.setSoLinger(true, 0);
+            }
+            s.close();
         }
     }
 
@@ -107,6 +113,7 @@ public final class ServerMain {
         try (Socket s = plain;
              SSLSocket tls = (SSLSocket) ctx.getSocketFactory().createSocket(s, null, s.getPort(), true)) {
             s.setSoTimeout(10_000);
+            s.setTcpNoDelay(NODELAY);
             tls.setUseClientMode(false);
             tls.setNeedClientAuth(true);
             tls.startHandshake();

@@ -15,6 +15,16 @@ public record Machine(int cpus, String cpuModel, String jdk, String os, String m
                 procField("/proc/meminfo", "MemTotal"));
     }
 
+    /** The 1, 5 and 15 minute load averages right now (other work on the machine skews every figure). */
+    public static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
     private static String procField(String file, String field) {
         try {
             for (String line : Files.readAllLines(Path.of(file))) {

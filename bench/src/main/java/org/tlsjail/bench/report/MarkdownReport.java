@@ -12,9 +12,13 @@ public final class MarkdownReport {
     private final Duration elapsed;
     private final List<ReportPart> parts;
     private final List<String> notes;
+    private final String loadBefore;
+    private final String loadAfter;
 
     public MarkdownReport(Machine machine, String command, Instant finished, Duration elapsed,
-                          List<ReportPart> parts, List<String> notes) {
+                          List<ReportPart> parts, List<String> notes, String loadBefore, String loadAfter) {
+        this.loadBefore = loadBefore;
+        this.loadAfter = loadAfter;
         this.machine = machine;
         this.command = command;
         this.finished = finished;
@@ -46,6 +50,8 @@ public final class MarkdownReport {
         sb.append("| Memory | ").append(machine.memory()).append(" |\n");
         sb.append("| JDK | ").append(machine.jdk()).append(" |\n");
         sb.append("| OS | ").append(machine.os()).append(" |\n");
+        sb.append("| Load average (1/5/15 min) at start / end | ").append(loadBefore).append(" / ").append(loadAfter)
+                .append(" |\n");
         sb.append("\n## Absolute figures\n\n");
         for (ReportPart p : parts) {
             sb.append(p.details()).append('\n');
