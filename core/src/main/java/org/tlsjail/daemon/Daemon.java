@@ -136,7 +136,7 @@ public final class Daemon {
             throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
         }
         installSignals();
-        LOG.info("tlsjail listening on {}:{} ({}), jail maxretry {} findtime {} bantime {}",
+        LOG.info("tlsjail listening on {}:{}, config {}, jail maxretry {} findtime {} bantime {}",
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
                 config.jail().maxRetry(), FailDuration.format(config.jail().findTime()),
                 FailDuration.format(config.jail().banTime()));

@@ -175,7 +175,7 @@ class TlsjailDaemonIT {
         String[][] cases = {
             {"listen:\n  port: 0\n   x: [\n", ":4:5: malformed YAML: mapping values are not allowed here"},
             {"listen: {port: 0}\njail:\n  maxretyr: 3\n", ":4:3: jail.maxretyr: unknown key"},
-            {"listen: {port: 0}\njail:\n  bantime: an hour\n", ":4:12: jail.bantime:"},
+            {"listen: {port: 0}\njail:\n  bantime: 1 fortnight\n", ":4:12: jail.bantime:"},
         };
         for (String[] c : cases) {
             Path cfg = config("state-dir: state\n" + c[0]);
