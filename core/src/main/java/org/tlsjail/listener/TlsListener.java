@@ -304,6 +304,9 @@ public final class TlsListener implements AutoCloseable {
             WireObservation wire = new WireObservation();
             ObservedSocket observed = new ObservedSocket(raw, wire);
             raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs));
+            // a handshake is several small flights each way: Nagle plus delayed ACKs would add
+            // ~40 ms per round trip (measured in bench/); the application's writes are framed by TLS
+            raw.setTcpNoDelay(true);
             wire.inbound.scan(first, 0, first.length); // the gate read these on BC's behalf
             if (exit == FirstFlightGate.Exit.TIMEOUT || exit == FirstFlightGate.Exit.RESET) {
                 failed(source, FailureClassifier.failure(remote, exit == FirstFlightGate.Exit.TIMEOUT
