@@ -9,12 +9,18 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import jnr.enxio.channels.NativeSelectorProvider;
 import jnr.posix.POSIX;
 import jnr.unixsocket.Credentials;
 import jnr.unixsocket.UnixServerSocketChannel;
@@ -27,9 +33,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The daemon's control socket: a unix domain socket, mode 0600, that only the daemon's own user
  * and root may use (checked again per connection from the kernel's peer credentials, since a
- * permissive directory or an inherited descriptor must not open the door). Each request is read
- * with a size limit and a deadline, so a stuck, slow or hostile client costs one short-lived
- * worker at most and never touches the daemon.
+ * permissive directory or an inherited descriptor must not open the door). Request lines are
+ * collected by one selector thread with a size limit and a deadline each, and only complete ones go
+ * to the two workers: a stuck, slow, half-written or hostile client costs a 1 KB buffer until its
+ * deadline, never a worker, and never delays another client's request.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -45,9 +52,16 @@ public final class ControlServer implements AutoCloseable {
     private final int ownUid;
     private final ThreadPoolExecutor workers;
     private final int requestTimeoutMillis;
+    /** Connections whose request line is incomplete, oldest first (control thread only). */
+    private final LinkedHashMap<UnixSocketChannel, Pending> pending = new LinkedHashMap<>();
     private UnixServerSocketChannel server;
+    private Selector selector;
     private Thread acceptor;
     private volatile boolean closed;
+
+    /** Unfinished requests kept at most; past that the oldest is dropped for the newest. */
+    static final int MAX_PENDING = 64;
+    private static final long SELECT_TICK_MILLIS = 100;
 
     public ControlServer(Path socketPath, Commands commands, POSIX posix) {
         this(socketPath, commands, posix, ControlProtocol.REQUEST_TIMEOUT_MILLIS);
@@ -81,7 +95,10 @@ public final class ControlServer implements AutoCloseable {
             posix.umask(old);
         }
         Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
-        acceptor = daemonThread(this::acceptLoop, "tlsjail-control");
+        selector = NativeSelectorProvider.getInstance().openSelector();
+        server.configureBlocking(false);
+        server.register(selector, SelectionKey.OP_ACCEPT);
+        acceptor = daemonThread(this::selectLoop, "tlsjail-control");
         acceptor.start();
         LOG.info("control socket listening on {}", socketPath);
     }
@@ -103,41 +120,168 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private void acceptLoop() {
+    /**
+     * The control thread: accepts, checks the peer, and collects each connection's request line
+     * without blocking (a selector over every open connection). Only complete requests reach the
+     * two workers, so clients that connect and hang, trickle, or send half a request cost a small
+     * buffer each and never delay anyone else's request; the oldest of too many is dropped.
+     */
+    private void selectLoop() {
         while (!closed) {
-            UnixSocketChannel ch;
             try {
-                ch = server.accept();
-            } catch (IOException e) {
+                selector.select(SELECT_TICK_MILLIS);
+            } catch (IOException | RuntimeException e) {
                 if (!closed) {
-                    LOG.warn("control socket accept failed: {}", e.toString());
+                    LOG.warn("control socket select failed: {}", e.toString());
                     sleepQuietly();
                 }
                 continue;
             }
-            if (ch == null) {
-                continue;
+            if (closed) {
+                break;
             }
-            try {
-                workers.execute(() -> serve(ch));
-            } catch (RejectedExecutionException e) {
-                closeQuietly(ch);
+            Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+            while (it.hasNext()) {
+                SelectionKey key = it.next();
+                it.remove();
+                if (!key.isValid()) {
+                    continue;
+                }
+                if (key.isAcceptable()) {
+                    acceptOne();
+                } else if (key.isReadable()) {
+                    readSome(key);
+                }
+            }
+            expireSlowRequests();
+        }
+        for (Pending p : new ArrayList<>(pending.values())) {
+            drop(p);
+        }
+    }
+
+    /** One connection whose request line is still being read. */
+    private static final class Pending {
+        final UnixSocketChannel channel;
+        final SelectionKey key;
+        final ByteBuffer buf = ByteBuffer.allocate(ControlProtocol.MAX_REQUEST + 1);
+        final long deadline;
+        /** Non-null for a peer that may not control the daemon: the answer to whatever it asks. */
+        final ControlProtocol.Reply refusal;
+
+        Pending(UnixSocketChannel channel, SelectionKey key, long deadline, ControlProtocol.Reply refusal) {
+            this.channel = channel;
+            this.key = key;
+            this.deadline = deadline;
+            this.refusal = refusal;
+        }
+    }
+
+    private void acceptOne() {
+        UnixSocketChannel ch;
+        try {
+            ch = server.accept();
+        } catch (IOException e) {
+            if (!closed) {
+                LOG.warn("control socket accept failed: {}", e.toString());
+            }
+            return;
+        }
+        if (ch == null) {
+            return;
+        }
+        try {
+            Credentials peer = ch.getOption(UnixSocketOptions.SO_PEERCRED);
+            ControlProtocol.Reply refusal = null;
+            if (peer == null || (peer.getUid() != ownUid && peer.getUid() != 0)) {
+                LOG.warn("control socket: refused a connection from uid {} (pid {})",
+                        peer == null ? "?" : peer.getUid(), peer == null ? "?" : peer.getPid());
+                // answered once its request is read: closing with the request unread would reset
+                // the connection and the client might never see why
+                refusal = ControlProtocol.Reply.error("permission denied: only uid " + ownUid + " and root may control this daemon");
+            }
+            ch.configureBlocking(false);
+            if (pending.size() >= MAX_PENDING) {
+                // Too many unfinished requests: the oldest has waited longest; it goes, the new one is served.
+                Pending oldest = pending.values().iterator().next();
+                writeQuietly(oldest.channel, ControlProtocol.Reply.error("too many unfinished requests"));
+                drop(oldest);
+            }
+            SelectionKey key = ch.register(selector, SelectionKey.OP_READ);
+            Pending p = new Pending(ch, key, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis), refusal);
+            key.attach(p);
+            pending.put(ch, p);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("control connection ended: {}", e.toString());
+            closeQuietly(ch);
+        }
+    }
+
+    private void readSome(SelectionKey key) {
+        Pending p = (Pending) key.attachment();
+        try {
+            int n = p.channel.read(p.buf);
+            if (n < 0) {
+                drop(p); // half-written request: the client gave up, nothing to do
+                return;
+            }
+            for (int i = 0; i < p.buf.position(); i++) {
+                if (p.buf.get(i) == '\n') {
+                    if (p.refusal != null) {
+                        writeQuietly(p.channel, p.refusal);
+                        drop(p);
+                        return;
+                    }
+                    byte[] line = Arrays.copyOf(p.buf.array(), i);
+                    forget(p);
+                    dispatch(p.channel, line);
+                    return;
+                }
+            }
+            if (!p.buf.hasRemaining()) {
+                writeQuietly(p.channel, p.refusal != null ? p.refusal : ControlProtocol.Reply.error("request too long"));
+                drop(p);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("control connection ended: {}", e.toString());
+            drop(p);
+        }
+    }
+
+    private void expireSlowRequests() {
+        long now = System.nanoTime();
+        for (Pending p : new ArrayList<>(pending.values())) {
+            if (now - p.deadline > 0) {
+                writeQuietly(p.channel, p.refusal != null ? p.refusal : ControlProtocol.Reply.error("request timed out"));
+                drop(p);
             }
         }
     }
 
-    private void serve(UnixSocketChannel ch) {
+    /** A complete request line goes to a worker; when both are busy and the queue is full, it is refused. */
+    private void dispatch(UnixSocketChannel ch, byte[] line) {
+        try {
+            workers.execute(() -> serve(ch, line));
+        } catch (RejectedExecutionException e) {
+            writeQuietly(ch, ControlProtocol.Reply.error("busy, try again"));
+            closeQuietly(ch);
+        }
+    }
+
+    private void forget(Pending p) {
+        pending.remove(p.channel);
+        p.key.cancel();
+    }
+
+    private void drop(Pending p) {
+        forget(p);
+        closeQuietly(p.channel);
+    }
+
+    /** Runs on a worker: the request line is complete; the channel is non-blocking. */
+    private void serve(UnixSocketChannel ch, byte[] bytes) {
         try (ch) {
-            Credentials peer = ch.getOption(UnixSocketOptions.SO_PEERCRED);
-            if (peer == null || (peer.getUid() != ownUid && peer.getUid() != 0)) {
-                LOG.warn("control socket: refused a connection from uid {} (pid {})",
-                        peer == null ? "?" : peer.getUid(), peer == null ? "?" : peer.getPid());
-                write(ch, ControlProtocol.Reply.error("permission denied: only uid " + ownUid + " and root may control this daemon"));
-                return;
-            }
-            ch.setOption(UnixSocketOptions.SO_RCVTIMEO, Math.min(500, requestTimeoutMillis));
-            ch.setOption(UnixSocketOptions.SO_SNDTIMEO, ControlProtocol.REQUEST_TIMEOUT_MILLIS);
-            String line = readRequest(ch);
+            String line = decode(ch, bytes);
             if (line == null) {
                 return;
             }
@@ -155,46 +299,13 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    /** The request line, or null (after replying) when it is too long, too slow or not text. */
-    private String readRequest(UnixSocketChannel ch) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(ControlProtocol.MAX_REQUEST + 1);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis);
-        while (true) {
-            for (int i = 0; i < buf.position(); i++) {
-                if (buf.get(i) == '\n') {
-                    return decode(ch, Arrays.copyOf(buf.array(), i));
-                }
-            }
-            if (!buf.hasRemaining()) {
-                write(ch, ControlProtocol.Reply.error("request too long"));
-                return null;
-            }
-            if (System.nanoTime() - deadline > 0) {
-                write(ch, ControlProtocol.Reply.error("request timed out"));
-                return null;
-            }
-            int n;
-            try {
-                n = ch.read(buf);
-            } catch (IOException e) {
-                // SO_RCVTIMEO expiring surfaces as EAGAIN; loop to check the deadline.
-                if (isTimeout(e)) {
-                    continue;
-                }
-                throw e;
-            }
-            if (n < 0) {
-                return null; // half-written request: the client gave up, nothing to do
-            }
-            if (n == 0) {
-                sleepBriefly();
-            }
+    /** A short reply to a connection being dropped: best effort, never waits. */
+    private static void writeQuietly(UnixSocketChannel ch, ControlProtocol.Reply reply) {
+        try {
+            ch.write(ByteBuffer.wrap(reply.encode()));
+        } catch (IOException | RuntimeException ignored) {
+            // the client is gone or does not read; it is being closed anyway
         }
-    }
-
-    private static boolean isTimeout(IOException e) {
-        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return m.contains("again") || m.contains("timed out") || m.contains("would block");
     }
 
     private String decode(UnixSocketChannel ch, byte[] bytes) throws IOException {
@@ -238,23 +349,25 @@ public final class ControlServer implements AutoCloseable {
             return;
         }
         closed = true;
-        // A blocking accept() is not woken by closing the listening descriptor: poke it.
-        if (server != null) {
-            try (UnixSocketChannel poke = UnixSocketChannel.open(new UnixSocketAddress(socketPath.toFile()))) {
-                poke.isConnected();
-            } catch (IOException ignored) {
-                // already gone
+        if (selector != null) {
+            selector.wakeup();
+        }
+        if (acceptor != null) {
+            try {
+                acceptor.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         try {
             if (server != null) {
                 server.close();
             }
+            if (selector != null) {
+                selector.close();
+            }
         } catch (IOException ignored) {
             // closing anyway
-        }
-        if (acceptor != null) {
-            acceptor.interrupt();
         }
         workers.shutdownNow();
         try {
