@@ -24,7 +24,11 @@ final class ControlClient {
     ControlProtocol.Reply send(List<String> words, int replyTimeoutMillis) throws IOException, NotRunningException {
         byte[] request = ControlProtocol.encodeRequest(words);
         if (!Files.exists(socket)) {
-            throw new NotRunningException("tlsjail is not running (no control socket at " + socket + ")");
+            if (Files.notExists(socket)) {
+                throw new NotRunningException("tlsjail is not running (no control socket at " + socket + ")");
+            }
+            // neither there nor absent: a directory on the way may not be searched by this user
+            throw new IOException("permission denied on " + socket + " (run as the daemon's user or root)");
         }
         UnixSocketChannel ch;
         try {
