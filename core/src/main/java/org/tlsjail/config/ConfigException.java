@@ -26,15 +26,22 @@ public final class ConfigException extends Exception {
         this.source = source;
         this.line = line;
         this.column = column;
-        this.key = key;
-        this.problem = problem;
+        this.key = key == null ? null : printable(key, MAX_KEY);
+        this.problem = printable(String.valueOf(problem), MAX_PROBLEM);
     }
 
     public static ConfigException of(Path file, String key, String problem) {
         return new ConfigException(file == null ? "(embedded default)" : file.toString(), 0, 0, key, problem);
     }
 
+    /** Longest key and problem text in a message: enough to act on, never a flood on the terminal. */
+    static final int MAX_KEY = 100;
+    static final int MAX_PROBLEM = 300;
+
     private static String format(String source, int line, int column, String key, String problem) {
+        key = key == null ? null : printable(key, MAX_KEY);
+        problem = printable(String.valueOf(problem), MAX_PROBLEM);
+        source = printable(source, Integer.MAX_VALUE);
         StringBuilder sb = new StringBuilder(source);
         if (line > 0) {
             sb.append(':').append(line).append(':').append(column);
@@ -44,6 +51,33 @@ public final class ConfigException extends Exception {
             sb.append(key).append(": ");
         }
         return sb.append(problem).toString();
+    }
+
+    /**
+     * Key names and echoed values come from the file, which may hold anything a YAML escape can
+     * write: control characters (terminal escapes, a newline that forges a second log line),
+     * invisible format characters (BOM, bidi overrides) and megabytes. One printable line, bounded.
+     */
+    static String printable(String s, int max) {
+        StringBuilder sb = new StringBuilder(Math.min(s.length(), max) + 3);
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            i += Character.charCount(cp);
+            if (sb.length() >= max) {
+                sb.append("...");
+                break;
+            }
+            int type = Character.getType(cp);
+            boolean invisible = Character.isISOControl(cp) || type == Character.FORMAT || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR || type == Character.SURROGATE || type == Character.UNASSIGNED
+                    || type == Character.PRIVATE_USE;
+            if (invisible) {
+                sb.append('?');
+            } else {
+                sb.appendCodePoint(cp);
+            }
+        }
+        return sb.toString();
     }
 
     public String source() { return source; }

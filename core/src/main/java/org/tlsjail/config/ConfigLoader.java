@@ -26,6 +26,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.reader.ReaderException;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.representer.Representer;
@@ -49,6 +50,8 @@ public final class ConfigLoader {
             .map(org.tlsjail.listener.FailureKind::configName).toList();
     /** sun_path is 108 bytes on Linux, including the terminating NUL. */
     private static final int MAX_SOCKET_PATH = 107;
+    private static final int MAX_PATH_BYTES = 4095;
+    private static final int MAX_NAME_BYTES = 255;
 
     private final Path workingDir;
 
@@ -182,11 +185,34 @@ public final class ConfigLoader {
             Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
             String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
             throw YamlSection.at(source, m, null, "malformed YAML: " + YamlSection.safe(String.valueOf(problem)));
+        } catch (ReaderException e) {
+            // a character YAML forbids (NUL, other controls): point at it like the parser errors do
+            int[] lc = lineColumn(text, e.getPosition());
+            throw new ConfigException(source, lc[0], lc[1], null, String.format(Locale.ROOT,
+                    "malformed YAML: character U+%04X is not allowed", e.getCodePoint()));
         } catch (YAMLException e) {
             throw new ConfigException(source, 0, 0, null, "malformed YAML: " + YamlSection.safe(String.valueOf(e.getMessage())));
         } catch (IOException e) {
             throw new ConfigException(source, 0, 0, null, "cannot read: " + e.getMessage());
         }
+    }
+
+    /** 1-based line and column of the code point at {@code position} (snakeyaml counts code points). */
+    private static int[] lineColumn(String text, int position) {
+        int line = 1;
+        int column = 1;
+        int cp = 0;
+        for (int i = 0; i < text.length() && cp < position; cp++) {
+            int c = text.codePointAt(i);
+            i += Character.charCount(c);
+            if (c == '\n') {
+                line++;
+                column = 1;
+            } else {
+                column++;
+            }
+        }
+        return new int[] {line, column};
     }
 
     private static ListenSettings listen(YamlSection s) throws ConfigException {
@@ -416,10 +442,22 @@ public final class ConfigLoader {
             return dflt;
         }
         String text = s.string(name, null);
+        Path p;
         try {
-            return baseDir.resolve(text).normalize();
+            p = baseDir.resolve(text).normalize();
         } catch (java.nio.file.InvalidPathException e) {
             throw s.error(node, name, "not a valid path");
         }
+        // Linux limits: PATH_MAX 4096 bytes with the NUL, NAME_MAX 255 bytes per component. Caught
+        // here, a too long path is a configuration error, not a failure after the port is open.
+        if (p.toString().getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+            throw s.error(node, name, "longer than " + MAX_PATH_BYTES + " bytes, which no path can be");
+        }
+        for (Path part : p) {
+            if (part.toString().getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                throw s.error(node, name, "has a name longer than " + MAX_NAME_BYTES + " bytes, which no file can have");
+            }
+        }
+        return p;
     }
 }
