@@ -243,12 +243,13 @@ public final class TlsListener implements AutoCloseable {
         } catch (IOException ignored) {
             // the close below still happens
         }
-        closeQuietly(s);
+        // counted before the reset goes out: whoever sees the reset must find it in stats()
         if (why == HandshakeObserver.Refusal.BANNED) {
             refusedBanned.increment();
         } else {
             refusedOverLimit.increment();
         }
+        closeQuietly(s);
         for (HandshakeObserver o : observers) {
             try {
                 o.onRefused(source, why);
