@@ -277,7 +277,8 @@ public final class ConfigLoader {
         String clientCaPassword = s.string("client-ca-password", null);
         ClientAuth clientAuth = enumValue(s, "client-auth", ClientAuth.class, ClientAuth.REQUIRED);
         Duration handshakeTimeout = duration(s, "handshake-timeout", Duration.ofSeconds(10));
-        if (handshakeTimeout.isNegative() || handshakeTimeout.compareTo(Duration.ofMinutes(5)) > 0) {
+        // below 1 s (0 included, which the listener refuses only once the daemon is half started)
+        if (handshakeTimeout.compareTo(Duration.ofSeconds(1)) < 0 || handshakeTimeout.compareTo(Duration.ofMinutes(5)) > 0) {
             throw s.error(s.value("handshake-timeout"), "handshake-timeout", "must be between 1s and 5m");
         }
         if ((key == null) != (cert == null)) {

@@ -63,6 +63,7 @@ class ConfigFuzzIT {
         // negative durations and counts
         c.add(Case.text("findtime-negative", "jail:\n  findtime: -5\n", 2));
         c.add(Case.text("handshake-timeout-negative", "tls:\n  handshake-timeout: -1\n", 2));
+        c.add(Case.text("handshake-timeout-zero", "tls:\n  handshake-timeout: 0\n", 2));
         c.add(Case.text("maxretry-negative", "jail:\n  maxretry: -3\n", 2));
         // aliases and anchors
         StringBuilder laughs = new StringBuilder("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");

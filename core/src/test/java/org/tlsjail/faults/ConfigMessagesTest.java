@@ -67,6 +67,13 @@ class ConfigMessagesTest {
     }
 
     @Test
+    void aZeroHandshakeTimeoutIsAConfigurationError() throws Exception {
+        // was accepted by config check; run then failed with exit 1 after opening the control socket
+        assertThat(error("tls:\n  handshake-timeout: 0\n".getBytes(StandardCharsets.UTF_8)).getMessage())
+                .endsWith(":2:22: tls.handshake-timeout: must be between 1s and 5m");
+    }
+
+    @Test
     void aForbiddenCharacterIsReportedWithLineAndColumn() throws Exception {
         ConfigException e = error("listen:\n  address: \"127.0.0.1\u0000\"\n".getBytes(StandardCharsets.UTF_8));
         assertThat(e.getMessage()).endsWith(":2:22: malformed YAML: character U+0000 is not allowed");
