@@ -328,10 +328,14 @@ public final class TlsListener implements AutoCloseable {
                 boolean timeout = attempt.timedOut || find(e, SocketTimeoutException.class);
                 failed(source, FailureClassifier.classify(e, wire, timeout,
                         current.settings().clientAuth() == ClientAuth.REQUIRED, remote, clock.instant()));
+                // only now, with the failure counted (and the source banned if this was its
+                // maxretry-th), may the client read the server's alert and try again
+                observed.release();
                 LOG.debug("handshake from {} failed", remote, e);
                 closeQuietly(ssl);
                 return;
             }
+            observed.release();
             timer.cancel(false);
             if (attempt.timedOut) {
                 failed(source, FailureClassifier.failure(remote, FailureKind.HANDSHAKE_TIMEOUT, clock.instant()));
