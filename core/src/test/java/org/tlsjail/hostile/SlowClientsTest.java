@@ -1,0 +1,191 @@
+package org.tlsjail.hostile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.listener.FailureKind;
+import org.tlsjail.listener.ListenerStats;
+
+/**
+ * Case 2 of the hostile suite: 2,000 connections that send nothing or one byte of a real
+ * ClientHello per second. With a 2 s handshake timeout, a legitimate partner still completes its
+ * handshake within the timeout while they are all open, and every slow connection is cut at the
+ * timeout and counted (one Fail2Ban line each, "Connection timed out").
+ */
+class SlowClientsTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(2);
+    private static final int PER_SOURCE = 4;
+
+    @TempDir
+    Path dir;
+
+    /** One slow client: a non-blocking channel, what it trickles, when it connected and when it saw the close. */
+    private static final class Slow {
+        final SocketChannel ch;
+        final boolean trickle;
+        long connectedAt;
+        long closedAt;
+        int sent;
+
+        Slow(SocketChannel ch, boolean trickle) {
+            this.ch = ch;
+            this.trickle = trickle;
+        }
+    }
+
+    @Test
+    void slowClientsAreCutAtTheTimeoutWhileALegitimateClientIsServed() throws Exception {
+        int wanted = HostileScale.current().slowClients();
+        long fdLimit = fdLimit();
+        int n = (int) Math.min(wanted, (fdLimit - 200) / 2); // a client and a server fd per connection
+        if (n < wanted) {
+            System.out.printf("hostile: case 2 scaled to %d slow clients: open-file limit %d cannot hold 2 x %d fds%n",
+                    n, fdLimit, wanted);
+        }
+        byte[] hello = ClientHellos.capture();
+        try (HostileServer server = new HostileServer(dir, JailConfig.builder().build(), b -> b
+                .handshakeTimeout(TIMEOUT)
+                .maxHandshakesTotal(n + 64))) {   // room for all of them: the point is time, not the cap
+            server.legitimateHandshake(HostileServer.LEGIT_SOURCE, 5000);
+            long acceptedBefore = server.listener.stats().accepted();
+
+            Selector selector = Selector.open();
+            List<Slow> slow = new ArrayList<>(n);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                SocketChannel ch = SocketChannel.open();
+                ch.bind(new InetSocketAddress(Sources.of(60, i / PER_SOURCE), 0));
+                ch.connect(server.address()); // blocking connect: loopback, instant
+                ch.configureBlocking(false);
+                Slow s = new Slow(ch, i % 2 == 1);
+                s.connectedAt = System.nanoTime();
+                ch.register(selector, SelectionKey.OP_READ, s);
+                slow.add(s);
+            }
+            double openSeconds = (System.nanoTime() - t0) / 1e9;
+            // wait until the listener holds all of them as handshakes in progress
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (server.listener.stats().accepted() < acceptedBefore + n && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            ListenerStats during = server.listener.stats();
+
+            long legitNanos = -1;
+            Throwable legitError = null;
+            try {
+                legitNanos = server.legitimateHandshake(HostileServer.LEGIT_SOURCE, (int) TIMEOUT.toMillis());
+            } catch (IOException e) {
+                legitError = e;
+            }
+
+            // drive the slow clients: one byte per second for the tricklers; note when each is cut
+            int open = n;
+            long lastTrickle = 0;
+            long giveUp = System.nanoTime() + TIMEOUT.toNanos() + Duration.ofSeconds(20).toNanos();
+            ByteBuffer sink = ByteBuffer.allocate(4096);
+            while (open > 0 && System.nanoTime() < giveUp) {
+                long now = System.nanoTime();
+                if (now - lastTrickle >= 1_000_000_000L) {
+                    lastTrickle = now;
+                    for (Slow s : slow) {
+                        if (s.trickle && s.closedAt == 0 && s.sent < hello.length) {
+                            try {
+                                s.ch.write(ByteBuffer.wrap(hello, s.sent, 1));
+                                s.sent++;
+                            } catch (IOException e) {
+                                // reset: the read side below notes the close
+                            }
+                        }
+                    }
+                }
+                selector.select(100);
+                for (SelectionKey k : selector.selectedKeys()) {
+                    Slow s = (Slow) k.attachment();
+                    int r;
+                    try {
+                        sink.clear();
+                        r = s.ch.read(sink);
+                    } catch (IOException e) {
+                        r = -1;
+                    }
+                    if (r < 0) {
+                        s.closedAt = System.nanoTime();
+                        k.cancel();
+                        s.ch.close();
+                        open--;
+                    }
+                }
+                selector.selectedKeys().clear();
+            }
+            for (Slow s : slow) {
+                s.ch.close();
+            }
+            selector.close();
+
+            ListenerStats after = server.awaitQuiet(acceptedBefore + n + 1, Duration.ofSeconds(30));
+            assertThat(server.log.flush(Duration.ofSeconds(10))).isTrue();
+            long timeoutLines;
+            try (var lines = Files.lines(server.logFile(), StandardCharsets.US_ASCII)) {
+                timeoutLines = lines.filter(l -> l.startsWith("TLS error " + FailureKind.HANDSHAKE_TIMEOUT.code() + " ")
+                        && l.contains(": " + FailureKind.HANDSHAKE_TIMEOUT.reason())).count();
+            }
+            List<Long> lifetimes = new ArrayList<>();
+            for (Slow s : slow) {
+                if (s.closedAt != 0) {
+                    lifetimes.add(s.closedAt - s.connectedAt);
+                }
+            }
+            lifetimes.sort(null);
+            System.out.printf("hostile: case 2 slow clients: %d (%d silent, %d at 1 byte/s) from %d sources, opened in %.1f s;"
+                    + " listener during: %s%n", n, n - n / 2, n / 2, (n + PER_SOURCE - 1) / PER_SOURCE, openSeconds, during);
+            System.out.printf("hostile: case 2 legitimate handshake while they were open: %s%n",
+                    legitError == null ? String.format("%.1f ms", legitNanos / 1e6) : "FAILED " + legitError);
+            System.out.printf("hostile: case 2 slow connections cut: %d of %d; lifetime min %.2f s, median %.2f s, max %.2f s"
+                    + " (timeout %d s); timeout lines in the Fail2Ban log %d; listener after: %s%n", lifetimes.size(), n,
+                    at(lifetimes, 0) / 1e9, at(lifetimes, lifetimes.size() / 2) / 1e9, at(lifetimes, lifetimes.size() - 1) / 1e9,
+                    TIMEOUT.toSeconds(), timeoutLines, after);
+
+            assertThat(during.accepted() - acceptedBefore).as("all slow connections accepted").isEqualTo(n);
+            assertThat(legitError).as("legitimate handshake while %d slow clients are open", n).isNull();
+            assertThat(legitNanos).as("legitimate handshake within the handshake timeout").isLessThan(TIMEOUT.toNanos());
+            assertThat(lifetimes).as("every slow connection is cut by the listener").hasSize(n);
+            // cut at the timeout: not before it, and not long after (generous slack for a loaded 2-core machine)
+            assertThat(at(lifetimes, 0)).as("shortest slow connection").isGreaterThanOrEqualTo(TIMEOUT.toNanos() - 100_000_000L);
+            assertThat(at(lifetimes, lifetimes.size() - 1)).as("longest slow connection")
+                    .isLessThan(TIMEOUT.toNanos() + 3_000_000_000L);
+            assertThat(after.handshakesInProgress()).isZero();
+            assertThat(after.handshakesFailed()).as("every slow connection counted as a failure").isEqualTo(n);
+            assertThat(timeoutLines).as("one timeout line per slow connection").isEqualTo(n);
+            server.legitimateHandshake(HostileServer.LEGIT_SOURCE, 5000);
+        }
+    }
+
+    private static long at(List<Long> xs, int i) {
+        return xs.isEmpty() ? -1 : xs.get(Math.max(0, Math.min(i, xs.size() - 1)));
+    }
+
+    /** The soft open-files limit of this process (ulimit -n). */
+    static long fdLimit() throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/self/limits"))) {
+            if (l.startsWith("Max open files")) {
+                String v = l.substring("Max open files".length()).trim().split("\\s+")[0];
+                return v.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(v);
+            }
+        }
+        return 1024;
+    }
+}
