@@ -96,7 +96,7 @@ final class FailureClassifier {
         if (wire.eof) {
             return failure(remote, FailureKind.UNEXPECTED_EOF, at);
         }
-        if (wire.readError) {
+        if (wire.readError || wire.writeError) {
             return failure(remote, FailureKind.CONNECTION_RESET, at);
         }
         if (alert == AlertDescription.protocol_version) {

@@ -42,6 +42,18 @@ public enum FailureKind {
         return reason;
     }
 
+    /** Looks a kind up by its config name ({@code no-certificate}, {@code http-request}, ...). */
+    public static FailureKind fromConfigName(String name) {
+        for (FailureKind k : values()) {
+            if (k.configName().equals(name)) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("weights: unknown failure kind '" + name + "' (known: "
+                + java.util.Arrays.stream(values()).map(FailureKind::configName).collect(java.util.stream.Collectors.joining(", "))
+                + ")");
+    }
+
     /** The config name of the kind, e.g. {@code no-certificate}. */
     public String configName() {
         return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');

@@ -14,8 +14,11 @@ import java.util.Objects;
  * @param backlog                accept backlog
  * @param handshakeTimeout       wall-clock limit for a whole handshake (default 10 s)
  * @param maxHandshakesPerSource unfinished handshakes allowed per source address (default 8)
- * @param maxHandshakesTotal     unfinished handshakes allowed in total (default 1024)
- * @param handshakeThreads       threads doing handshakes (default 2 x CPUs)
+ * @param maxHandshakesTotal     unfinished handshakes allowed in total (default 512)
+ * @param handshakeThreads       threads doing handshakes (default 512, created on demand, idle ones
+ *                               end after 30 s); handshakes block a thread while they wait for the
+ *                               client, so fewer threads than maxHandshakesTotal let slow clients
+ *                               delay others
  * @param weights                failures counted per kind (default 1 for every kind)
  * @param refusalLogInterval     at most one operational log line about refusals per interval
  */
@@ -89,8 +92,8 @@ public record ListenerConfig(
         private int backlog = 256;
         private Duration handshakeTimeout = Duration.ofSeconds(10);
         private int maxHandshakesPerSource = 8;
-        private int maxHandshakesTotal = 1024;
-        private int handshakeThreads = Math.max(2, 2 * Runtime.getRuntime().availableProcessors());
+        private int maxHandshakesTotal = 512;
+        private int handshakeThreads = 512;
         private final Map<FailureKind, Integer> weights = new EnumMap<>(FailureKind.class);
         private Duration refusalLogInterval = Duration.ofSeconds(60);
 

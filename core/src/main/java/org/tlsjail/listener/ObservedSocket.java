@@ -83,7 +83,12 @@ final class ObservedSocket extends Socket {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             wire.outbound.scan(b, off, len);
-            out.write(b, off, len);
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                wire.writeError = true;
+                throw e;
+            }
         }
     }
 

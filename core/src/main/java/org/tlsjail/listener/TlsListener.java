@@ -122,6 +122,9 @@ public final class TlsListener implements AutoCloseable {
 
     /** The bound address (useful with port 0). */
     public InetSocketAddress localAddress() {
+        if (server == null) {
+            throw new IllegalStateException("listener not started");
+        }
         return (InetSocketAddress) server.getLocalSocketAddress();
     }
 
@@ -205,8 +208,9 @@ public final class TlsListener implements AutoCloseable {
                 continue;
             }
             open.add(s);
+            long acceptedAt = System.nanoTime();
             try {
-                handshakes.execute(() -> handshake(s, source));
+                handshakes.execute(() -> handshake(s, source, acceptedAt));
             } catch (RejectedExecutionException e) {
                 open.remove(s);
                 admission.release(source);
@@ -251,11 +255,13 @@ public final class TlsListener implements AutoCloseable {
         volatile boolean timedOut;
     }
 
-    private void handshake(Socket raw, InetAddress source) {
+    /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
+    private void handshake(Socket raw, InetAddress source, long acceptedAt) {
         InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
         ServerTls current = tls;
         Attempt attempt = new Attempt();
-        long timeoutMs = config.handshakeTimeout().toMillis();
+        long timeoutMs = Math.max(1, config.handshakeTimeout().toMillis()
+                - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - acceptedAt));
         ScheduledFuture<?> timer;
         try {
             timer = watchdog.schedule(() -> {

@@ -9,6 +9,7 @@ package org.tlsjail.listener;
 final class WireObservation {
     volatile boolean eof;
     volatile boolean readError;
+    volatile boolean writeError;
     volatile boolean serverSentHandshake;
     volatile boolean clientSentEmptyCertificate;
 

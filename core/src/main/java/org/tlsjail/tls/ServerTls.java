@@ -17,6 +17,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -37,6 +38,21 @@ import org.tlsjail.pki.PemFiles;
 public final class ServerTls {
     private static final byte[] PROBE = "tlsjail key/certificate match probe".getBytes(StandardCharsets.US_ASCII);
 
+    /**
+     * BC JSSE logs every handshake and every alert through java.util.logging at INFO: with
+     * scanners probing all day that floods stderr. Kept in a static field because JUL holds
+     * loggers weakly (a level set on a collected logger is lost).
+     */
+    private static final java.util.logging.Logger BC_JSSE_LOG = quietBcJsse();
+
+    private static java.util.logging.Logger quietBcJsse() {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger("org.bouncycastle.jsse");
+        if (l.getLevel() == null) {
+            l.setLevel(java.util.logging.Level.WARNING);
+        }
+        return l;
+    }
+
     private final TlsSettings settings;
     private final SSLSocketFactory factory;
     private final SSLParameters parameters;
@@ -51,6 +67,7 @@ public final class ServerTls {
 
     /** Loads all files named by {@code settings}; throws {@link TlsSetupException} naming the bad file. */
     public static ServerTls load(TlsSettings settings, InstantSource clock) {
+        Objects.requireNonNull(BC_JSSE_LOG);
         BouncyCastleProvider crypto = new BouncyCastleProvider();
         BouncyCastleJsseProvider jsse = new BouncyCastleJsseProvider(crypto);
         LoadedKey key = loadKey(settings.serverKey());

@@ -1,0 +1,422 @@
+package org.tlsjail.bridge.fail2ban;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlsjail.banengine.Addresses;
+import org.tlsjail.banengine.BanRecord;
+import org.tlsjail.bridge.BridgeHealth;
+import org.tlsjail.bridge.BridgeStartException;
+import org.tlsjail.bridge.BridgeStatus;
+import org.tlsjail.bridge.HostBanBridge;
+import org.tlsjail.bridge.PendingChanges;
+
+/**
+ * Mirrors tlsjail's bans into a running Fail2Ban server's jail over its unix socket
+ * ({@link Fail2BanMode#BANIP}), or reports each failed handshake to it ({@link Fail2BanMode#ATTEMPT}).
+ *
+ * <p>Engine callbacks and {@link #onFailure} only enqueue (coalesced per address, bounded); one
+ * thread of its own talks to the server. When the server is down or misbehaves the changes stay
+ * queued and the thread retries with exponential backoff; after every (re)connect, and every
+ * {@code reconcile-interval}, it makes sure each active tlsjail ban is in the jail (banip mode).
+ */
+public final class Fail2BanBridge implements HostBanBridge {
+    private static final Logger LOG = LoggerFactory.getLogger(Fail2BanBridge.class);
+    private static final int BATCH = 256;
+    /** Addresses per reconciling {@code banip} command. */
+    private static final int RECONCILE_CHUNK = 100;
+    /** More queued attempts for one address than this add nothing: the jail has banned it by then. */
+    private static final int MAX_ATTEMPTS_PER_ADDRESS = 100;
+
+    /** A queued change for one address. */
+    sealed interface Change permits Ban, Unban, Attempts {
+    }
+
+    record Ban() implements Change {
+    }
+
+    record Unban() implements Change {
+    }
+
+    record Attempts(int count, String reason) implements Change {
+    }
+
+    private final Fail2BanBridgeConfig config;
+    private final Supplier<List<BanRecord>> activeBans;
+    private final PendingChanges<String, Change> pending;
+    private final BridgeHealth health;
+    private final CountDownLatch stopping = new CountDownLatch(1);
+    private final Object lifecycle = new Object();
+    private Thread thread;
+    private Fail2BanConnection connection; // owned by the bridge thread once started
+    private volatile boolean reconcileRequested;
+    /** Attempts of the change being sent that the server already has (bridge thread only). */
+    private int attemptsSent;
+
+    /**
+     * @param config     the {@code bridge.fail2ban} settings
+     * @param activeBans the engine's active bans ({@code engine::banned}), read on the bridge's
+     *                   thread for reconciliation
+     * @param clock      time for status timestamps
+     */
+    public Fail2BanBridge(Fail2BanBridgeConfig config, Supplier<List<BanRecord>> activeBans, InstantSource clock) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
+        this.pending = new PendingChanges<>(config.maxPending());
+        this.health = new BridgeHealth(Objects.requireNonNull(clock, "clock"));
+    }
+
+    public Fail2BanBridgeConfig config() {
+        return config;
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    @Override
+    public void start() {
+        synchronized (lifecycle) {
+            if (thread != null) {
+                throw new IllegalStateException("Fail2Ban bridge already started");
+            }
+            Fail2BanConnection c;
+            try {
+                c = Fail2BanConnection.open(config.socket(), config.timeout());
+            } catch (IOException | RuntimeException e) {
+                throw new BridgeStartException("bridge.fail2ban.socket: cannot connect to Fail2Ban at "
+                        + config.socket() + ": " + describe(e) + " (is fail2ban-server running, and may this"
+                        + " user open its socket? It is root-only by default)", e);
+            }
+            try {
+                ping(c);
+                checkJail(c);
+            } catch (IOException e) {
+                c.close();
+                throw new BridgeStartException("bridge.fail2ban.socket: Fail2Ban at " + config.socket()
+                        + " did not answer: " + describe(e), e);
+            } catch (BridgeStartException e) {
+                c.close();
+                throw e;
+            }
+            connection = c;
+            health.connected(true);
+            reconcileRequested = config.mode() == Fail2BanMode.BANIP;
+            thread = new Thread(this::run, "tlsjail-bridge-fail2ban-" + config.jail());
+            thread.setDaemon(true);
+            thread.start();
+            LOG.info("Fail2Ban bridge started: jail {} at {}, mode {}", config.jail(), config.socket(),
+                    config.mode().yamlName());
+        }
+    }
+
+    private void ping(Fail2BanConnection c) throws IOException {
+        Fail2BanReply r = c.send(List.of("ping"));
+        if (!r.isOk() || !"pong".equals(r.value())) {
+            throw new IOException("ping answered " + r + " instead of pong");
+        }
+    }
+
+    private void checkJail(Fail2BanConnection c) throws IOException {
+        Fail2BanReply r = c.send(List.of("status", config.jail()));
+        if (!r.isOk()) {
+            throw new BridgeStartException("bridge.fail2ban.jail: Fail2Ban at " + config.socket()
+                    + " has no usable jail '" + config.jail() + "' (" + r.message() + "); add the jail to its"
+                    + " configuration or set bridge.fail2ban.jail to an existing one");
+        }
+    }
+
+    @Override
+    public void close() {
+        Thread t;
+        synchronized (lifecycle) {
+            t = thread;
+            pending.close();
+            stopping.countDown();
+        }
+        if (t != null) {
+            try {
+                t.join(config.timeout().toMillis() + 2_000);
+                if (t.isAlive()) {
+                    t.interrupt();
+                    t.join(1_000);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (lifecycle) {
+            if (connection != null && (t == null || !t.isAlive())) {
+                connection.close();
+                connection = null;
+            }
+            health.connected(false);
+        }
+    }
+
+    @Override
+    public BridgeStatus status() {
+        return health.snapshot("fail2ban jail " + config.jail() + " at " + config.socket() + " ("
+                + config.mode().yamlName() + ")", pending.size(), pending.dropped());
+    }
+
+    // ---------------------------------------------------------------- events (engine lock held)
+
+    @Override
+    public void onBan(BanRecord ban) {
+        if (config.mode() == Fail2BanMode.BANIP) {
+            pending.offer(ban.key().toString(), new Ban(), (old, now) -> now);
+        }
+    }
+
+    @Override
+    public void onUnban(BanRecord ban, UnbanCause cause) {
+        // In attempt mode Fail2Ban owns its bans, but an operator's unban must lift them there too.
+        if (config.mode() == Fail2BanMode.BANIP || cause == UnbanCause.MANUAL) {
+            pending.offer(ban.key().toString(), new Unban(), (old, now) -> now);
+        }
+    }
+
+    /**
+     * Reports one failed handshake of {@code source} (attempt mode; ignored in banip mode, where
+     * the engine decides). Call it once per failure, from any thread; it never blocks.
+     *
+     * @param reason a short description; reduced to a safe character set before it is sent
+     */
+    @Override
+    public void onFailure(InetAddress source, String reason) {
+        if (config.mode() != Fail2BanMode.ATTEMPT || source == null) {
+            return;
+        }
+        pending.offer(Addresses.format(source), new Attempts(1, safeReason(reason)),
+                (old, now) -> old instanceof Attempts a
+                        ? new Attempts(Math.min(MAX_ATTEMPTS_PER_ADDRESS, a.count() + 1), ((Attempts) now).reason())
+                        : now);
+    }
+
+    /**
+     * The reason ends up in Fail2Ban's ticket as the "matched line" and from there in actions
+     * (mails, shell commands): only letters, digits and plain punctuation survive.
+     */
+    static String safeReason(String reason) {
+        if (reason == null || reason.isBlank()) {
+            return "tlsjail failure";
+        }
+        String s = reason.replaceAll("[^A-Za-z0-9 .,:_+/-]", "_").strip();
+        return s.length() > 200 ? s.substring(0, 200) : s;
+    }
+
+    // ---------------------------------------------------------------- bridge thread
+
+    private void run() {
+        long backoff = config.retryMin().toMillis();
+        long nextReconcile = System.nanoTime() + config.reconcileInterval().toNanos();
+        while (stopping.getCount() > 0) {
+            try {
+                if (connection == null) {
+                    connect();
+                    backoff = config.retryMin().toMillis();
+                }
+                if (config.mode() == Fail2BanMode.BANIP
+                        && (reconcileRequested || System.nanoTime() - nextReconcile >= 0)) {
+                    reconcile();
+                    reconcileRequested = false;
+                    nextReconcile = System.nanoTime() + config.reconcileInterval().toNanos();
+                }
+                List<Map.Entry<String, Change>> batch = pending.drain(BATCH);
+                if (batch.isEmpty()) {
+                    long waitMs = config.mode() == Fail2BanMode.BANIP
+                            ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextReconcile - System.nanoTime()))
+                            : config.reconcileInterval().toMillis();
+                    pending.awaitWork(waitMs);
+                    continue;
+                }
+                apply(batch);
+                backoff = config.retryMin().toMillis();
+            } catch (IOException e) {
+                lose(e);
+                if (sleep(backoff)) {
+                    return;
+                }
+                backoff = Math.min(config.retryMax().toMillis(), backoff * 2);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // a bug must not end the bridge silently; the queue stays and the next round retries
+                LOG.error("Fail2Ban bridge: unexpected failure", e);
+                lose(new IOException(describe(e), e));
+                if (sleep(backoff)) {
+                    return;
+                }
+                backoff = Math.min(config.retryMax().toMillis(), backoff * 2);
+            }
+        }
+        if (connection != null) {
+            connection.close();
+            connection = null;
+        }
+    }
+
+    /** Waits {@code millis} or until close; true if the bridge is closing. */
+    private boolean sleep(long millis) {
+        try {
+            return stopping.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            return true;
+        }
+    }
+
+    private void connect() throws IOException {
+        Fail2BanConnection c = Fail2BanConnection.open(config.socket(), config.timeout());
+        try {
+            ping(c);
+            // a server that is starting or reloading answers ping before its jails exist
+            Fail2BanReply jail = c.send(List.of("status", config.jail()));
+            if (!jail.isOk()) {
+                throw new IOException("jail " + config.jail() + " not available: " + jail.message());
+            }
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        connection = c;
+        health.connected(true);
+        reconcileRequested = config.mode() == Fail2BanMode.BANIP;
+        LOG.info("Fail2Ban bridge: connected to {}", config.socket());
+    }
+
+    private void lose(IOException e) {
+        if (health.isConnected()) {
+            LOG.warn("Fail2Ban bridge: lost {} ({}); retrying with backoff, changes stay queued",
+                    config.socket(), describe(e));
+        }
+        health.error(describe(e));
+        health.connected(false);
+        if (connection != null) {
+            connection.close();
+            connection = null;
+        }
+    }
+
+    /** Sends each change; on a transport failure puts back what was not sent and rethrows. */
+    private void apply(List<Map.Entry<String, Change>> batch) throws IOException {
+        for (int i = 0; i < batch.size(); i++) {
+            Map.Entry<String, Change> e = batch.get(i);
+            attemptsSent = 0;
+            try {
+                applyOne(e.getKey(), e.getValue());
+            } catch (IOException | RuntimeException ex) {
+                List<Map.Entry<String, Change>> rest = new ArrayList<>(batch.subList(i, batch.size()));
+                if (e.getValue() instanceof Attempts a && attemptsSent > 0) {
+                    // the server has counted these already: resend only the rest
+                    rest.set(0, Map.entry(e.getKey(), new Attempts(a.count() - attemptsSent, a.reason())));
+                }
+                pending.putBack(rest);
+                throw ex;
+            }
+        }
+    }
+
+    private void applyOne(String address, Change change) throws IOException {
+        String jail = config.jail();
+        if (change instanceof Attempts a) {
+            for (int n = 0; n < a.count(); n++) {
+                Fail2BanReply r = connection.send(List.of("set", jail, "attempt", address, a.reason()));
+                attemptsSent++;
+                if (!check(r, "attempt", address)) {
+                    return;
+                }
+            }
+            health.applied(1);
+        } else {
+            String verb = change instanceof Ban ? "banip" : "unbanip";
+            if (check(connection.send(List.of("set", jail, verb, address)), verb, address)) {
+                health.applied(1);
+            }
+        }
+    }
+
+    /**
+     * True if the server accepted the command. A refused command (an exception, a protocol error)
+     * is recorded and dropped: sending it again would be refused again. Two failures are retried
+     * instead (IOException: the change is put back, the connection dropped): a reply that is not
+     * Fail2Ban's format, and an unknown jail, which is what a reloading server says.
+     */
+    private boolean check(Fail2BanReply r, String verb, String address) throws IOException {
+        switch (r.kind()) {
+            case OK:
+                return true;
+            case GARBAGE:
+                throw new IOException(verb + " " + address + ": " + r.message());
+            case FAILED:
+                if (r.message().contains("UnknownJailException")) {
+                    // the jail is gone for the moment (Fail2Ban reloading): keep the change and retry
+                    throw new IOException(verb + " " + address + ": " + r.message());
+                }
+                health.error(verb + " " + address + ": " + r.message());
+                LOG.warn("Fail2Ban bridge: {} {} refused: {}", verb, address, r.message());
+                return false;
+            default:
+                health.error(verb + " " + address + ": " + r.message());
+                LOG.warn("Fail2Ban bridge: {} {} refused: {}", verb, address, r.message());
+                return false;
+        }
+    }
+
+    /** Makes sure every active tlsjail ban is in the jail (it may have expired there, or the server restarted). */
+    private void reconcile() throws IOException {
+        Fail2BanReply r = connection.send(List.of("get", config.jail(), "banned"));
+        if (r.kind() == Fail2BanReply.Kind.GARBAGE
+                || (r.kind() == Fail2BanReply.Kind.FAILED && r.message().contains("UnknownJailException"))) {
+            throw new IOException("get " + config.jail() + " banned: " + r.message());
+        }
+        if (!r.isOk()) {
+            health.error("reconcile: get " + config.jail() + " banned: " + r.message());
+            return;
+        }
+        Set<String> inJail = new HashSet<>();
+        if (r.value() instanceof Collection<?> c) {
+            c.forEach(x -> inJail.add(String.valueOf(x)));
+        } else if (r.value() instanceof Object[] a) {
+            for (Object x : a) {
+                inJail.add(String.valueOf(x));
+            }
+        }
+        List<String> missing = new ArrayList<>();
+        for (BanRecord b : activeBans.get()) {
+            String k = b.key().toString();
+            if (!inJail.contains(k)) {
+                missing.add(k);
+            }
+        }
+        for (int i = 0; i < missing.size(); i += RECONCILE_CHUNK) {
+            List<String> chunk = missing.subList(i, Math.min(missing.size(), i + RECONCILE_CHUNK));
+            List<String> cmd = new ArrayList<>(chunk.size() + 3);
+            cmd.add("set");
+            cmd.add(config.jail());
+            cmd.add("banip");
+            cmd.addAll(chunk);
+            if (check(connection.send(cmd), "banip", chunk.size() + " missing addresses")) {
+                health.applied(chunk.size());
+            }
+        }
+        if (!missing.isEmpty()) {
+            LOG.info("Fail2Ban bridge: reconciled {} ban(s) missing from jail {}", missing.size(), config.jail());
+        }
+    }
+
+    private static String describe(Throwable e) {
+        String m = e.getMessage();
+        return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    }
+}

@@ -1,0 +1,23 @@
+package org.tlsjail.bridge;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+
+/** A test clock that moves only when told to. */
+public final class MutableClock implements InstantSource {
+    private volatile Instant now;
+
+    public MutableClock(Instant start) {
+        this.now = start;
+    }
+
+    @Override
+    public Instant instant() {
+        return now;
+    }
+
+    public void advance(Duration d) {
+        now = now.plus(d);
+    }
+}
