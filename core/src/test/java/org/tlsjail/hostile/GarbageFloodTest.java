@@ -100,7 +100,7 @@ class GarbageFloodTest {
                 long n = server.legitimateHandshake(HostileServer.LEGIT_SOURCE, 10_000);
                 legit.add(n);
                 maxLegitNanos.accumulateAndGet(n, Math::max);
-                Thread.sleep(200);
+                Thread.sleep(1000);
             }
             for (Future<?> f : futures) {
                 f.get();
