@@ -38,13 +38,88 @@ class SlowClientsTest {
     private static final class Slow {
         final SocketChannel ch;
         final boolean trickle;
-        long connectedAt;
-        long closedAt;
+        volatile long connectedAt;
+        volatile long closedAt;
         int sent;
 
         Slow(SocketChannel ch, boolean trickle) {
             this.ch = ch;
             this.trickle = trickle;
+        }
+    }
+
+    /** Registers slow channels, trickles one byte a second to the tricklers, notes when each is closed. */
+    private static final class SlowDriver implements Runnable {
+        private final byte[] hello;
+        private final int expected;
+        private final java.util.concurrent.ConcurrentLinkedQueue<Slow> pending = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final Selector selector;
+        private final List<Slow> all = new ArrayList<>();
+        private volatile boolean stopped;
+
+        SlowDriver(byte[] hello, int expected) throws IOException {
+            this.hello = hello;
+            this.expected = expected;
+            this.selector = Selector.open();
+        }
+
+        void add(Slow s) {
+            pending.add(s);
+            selector.wakeup();
+        }
+
+        void stop() {
+            stopped = true;
+            selector.wakeup();
+        }
+
+        @Override
+        public void run() {
+            int closed = 0;
+            long lastTrickle = 0;
+            ByteBuffer sink = ByteBuffer.allocate(4096);
+            try (selector) {
+                while (!stopped && closed < expected) {
+                    for (Slow s; (s = pending.poll()) != null; ) {
+                        s.ch.register(selector, SelectionKey.OP_READ, s);
+                        all.add(s);
+                    }
+                    long now = System.nanoTime();
+                    if (now - lastTrickle >= 1_000_000_000L) {
+                        lastTrickle = now;
+                        for (Slow s : all) {
+                            if (s.trickle && s.closedAt == 0 && s.sent < hello.length) {
+                                try {
+                                    s.ch.write(ByteBuffer.wrap(hello, s.sent, 1));
+                                    s.sent++;
+                                } catch (IOException e) {
+                                    // reset: the read side notes the close
+                                }
+                            }
+                        }
+                    }
+                    selector.select(100);
+                    for (SelectionKey k : selector.selectedKeys()) {
+                        Slow s = (Slow) k.attachment();
+                        int r;
+                        try {
+                            sink.clear();
+                            r = s.ch.read(sink);
+                        } catch (IOException e) {
+                            r = -1;
+                        }
+                        if (r < 0) {
+                            s.closedAt = System.nanoTime();
+                            k.cancel();
+                            s.ch.close();
+                            closed++;
+                        }
+                    }
+                    selector.selectedKeys().clear();
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
     }
 
@@ -64,10 +139,13 @@ class SlowClientsTest {
         try (HostileServer server = new HostileServer(dir, JailConfig.builder().build(), b -> b
                 .handshakeTimeout(TIMEOUT)
                 .maxHandshakesTotal(n + 64))) {   // room for all of them: the point is time, not the cap
-            server.legitimateHandshake(HostileServer.LEGIT_SOURCE, 5000);
+            warmUp(server);
             long acceptedBefore = server.listener.stats().accepted();
 
-            Selector selector = Selector.open();
+            // one driver thread sees every close as it happens and trickles one byte per second
+            SlowDriver driver = new SlowDriver(hello, n);
+            Thread driverThread = new Thread(driver, "slow-client-driver");
+            driverThread.start();
             List<Slow> slow = new ArrayList<>(n);
             long t0 = System.nanoTime();
             for (int i = 0; i < n; i++) {
@@ -77,11 +155,11 @@ class SlowClientsTest {
                 ch.configureBlocking(false);
                 Slow s = new Slow(ch, i % 2 == 1);
                 s.connectedAt = System.nanoTime();
-                ch.register(selector, SelectionKey.OP_READ, s);
                 slow.add(s);
+                driver.add(s);
             }
             double openSeconds = (System.nanoTime() - t0) / 1e9;
-            // wait until the listener holds all of them as handshakes in progress
+            // wait until the listener has accepted all of them
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
             while (server.listener.stats().accepted() < acceptedBefore + n && System.nanoTime() < deadline) {
                 Thread.sleep(10);
@@ -95,50 +173,12 @@ class SlowClientsTest {
             } catch (IOException e) {
                 legitError = e;
             }
-
-            // drive the slow clients: one byte per second for the tricklers; note when each is cut
-            int open = n;
-            long lastTrickle = 0;
-            long giveUp = System.nanoTime() + TIMEOUT.toNanos() + Duration.ofSeconds(20).toNanos();
-            ByteBuffer sink = ByteBuffer.allocate(4096);
-            while (open > 0 && System.nanoTime() < giveUp) {
-                long now = System.nanoTime();
-                if (now - lastTrickle >= 1_000_000_000L) {
-                    lastTrickle = now;
-                    for (Slow s : slow) {
-                        if (s.trickle && s.closedAt == 0 && s.sent < hello.length) {
-                            try {
-                                s.ch.write(ByteBuffer.wrap(hello, s.sent, 1));
-                                s.sent++;
-                            } catch (IOException e) {
-                                // reset: the read side below notes the close
-                            }
-                        }
-                    }
-                }
-                selector.select(100);
-                for (SelectionKey k : selector.selectedKeys()) {
-                    Slow s = (Slow) k.attachment();
-                    int r;
-                    try {
-                        sink.clear();
-                        r = s.ch.read(sink);
-                    } catch (IOException e) {
-                        r = -1;
-                    }
-                    if (r < 0) {
-                        s.closedAt = System.nanoTime();
-                        k.cancel();
-                        s.ch.close();
-                        open--;
-                    }
-                }
-                selector.selectedKeys().clear();
-            }
+            driverThread.join(TIMEOUT.toMillis() + 30_000);
+            driver.stop();
+            driverThread.join();
             for (Slow s : slow) {
                 s.ch.close();
             }
-            selector.close();
 
             ListenerStats after = server.awaitQuiet(acceptedBefore + n + 1, Duration.ofSeconds(30));
             assertThat(server.log.flush(Duration.ofSeconds(10))).isTrue();
@@ -176,6 +216,20 @@ class SlowClientsTest {
             assertThat(timeoutLines).as("one timeout line per slow connection").isEqualTo(n);
             server.legitimateHandshake(HostileServer.LEGIT_SOURCE, 5000);
         }
+    }
+
+    /**
+     * A first handshake in a cold JVM on a loaded machine can exceed the 2 s timeout: warm up from
+     * a source of its own (its failures must not count against the partner's source), twice at most.
+     */
+    private static void warmUp(HostileServer server) throws Exception {
+        java.net.InetAddress warm = Sources.of(0, 2);
+        try {
+            server.legitimateHandshake(warm, 10_000);
+        } catch (IOException first) {
+            server.legitimateHandshake(warm, 10_000);
+        }
+        server.legitimateHandshake(warm, 10_000);
     }
 
     private static long at(List<Long> xs, int i) {
