@@ -207,10 +207,12 @@ class SlowClientsTest {
             assertThat(legitError).as("legitimate handshake while %d slow clients are open", n).isNull();
             assertThat(legitNanos).as("legitimate handshake within the handshake timeout").isLessThan(TIMEOUT.toNanos());
             assertThat(lifetimes).as("every slow connection is cut by the listener").hasSize(n);
-            // cut at the timeout: not before it, and not long after (generous slack for a loaded 2-core machine)
+            // cut at the timeout, which counts from the accept: not before it, and not long after. Seen
+            // from the client, a connection may also wait in the accept backlog while the burst is
+            // being opened, so the bound allows the opening time plus slack for a loaded 2-core machine.
             assertThat(at(lifetimes, 0)).as("shortest slow connection").isGreaterThanOrEqualTo(TIMEOUT.toNanos() - 100_000_000L);
             assertThat(at(lifetimes, lifetimes.size() - 1)).as("longest slow connection")
-                    .isLessThan(TIMEOUT.toNanos() + 3_000_000_000L);
+                    .isLessThan(TIMEOUT.toNanos() + (long) (openSeconds * 1e9) + 3_000_000_000L);
             assertThat(after.handshakesInProgress()).isZero();
             assertThat(after.handshakesFailed()).as("every slow connection counted as a failure").isEqualTo(n);
             assertThat(timeoutLines).as("one timeout line per slow connection").isEqualTo(n);
