@@ -52,6 +52,7 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     private final Thread writer;
     private final LongAdder dropped = new LongAdder();
     private final LongAdder failedWrites = new LongAdder();
+    private final LongAdder written = new LongAdder();
     private final AtomicBoolean overflowWarned = new AtomicBoolean();
     private final Object progress = new Object();
     private volatile boolean reopenRequested;
@@ -119,6 +120,11 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
         return true;
     }
 
+    /** Queues one line stamped with the log's clock. */
+    public boolean append(InetAddress source, long code, String reason, String peerName) {
+        return append(source, code, reason, peerName, clock.instant());
+    }
+
     @Override
     public void onFailure(HandshakeFailure f, FailureOutcome outcome) {
         append(f.remote().getAddress(), f.code(), f.reason(), f.kind() == org.tlsjail.listener.FailureKind.CERTIFICATE_REJECTED
@@ -144,6 +150,11 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
             }
         }
         return true;
+    }
+
+    /** Lines written to the file. */
+    public long written() {
+        return written.sum();
     }
 
     /** Lines dropped because the queue was full or the log closed. */
@@ -225,6 +236,7 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
                 channel.write(buf);
             }
             expectedSize += buf.capacity();
+            written.increment();
         } catch (IOException e) {
             failedWrites.increment();
             fault("cannot write to " + config.file() + ": " + e);

@@ -14,11 +14,11 @@ import java.util.Objects;
  * @param backlog                accept backlog
  * @param handshakeTimeout       wall-clock limit for a whole handshake (default 10 s)
  * @param maxHandshakesPerSource unfinished handshakes allowed per source address (default 8)
- * @param maxHandshakesTotal     unfinished handshakes allowed in total (default 512)
- * @param handshakeThreads       threads doing handshakes (default 512, created on demand, idle ones
- *                               end after 30 s); handshakes block a thread while they wait for the
- *                               client, so fewer threads than maxHandshakesTotal let slow clients
- *                               delay others
+ * @param maxHandshakesTotal     unfinished handshakes allowed in total (default 4096); a connection
+ *                               still sending its ClientHello waits without a thread, so this is
+ *                               mostly a file-descriptor budget
+ * @param handshakeThreads       threads doing handshakes once the ClientHello is in (default 256,
+ *                               created on demand, idle ones end after 30 s)
  * @param weights                failures counted per kind (default 1 for every kind)
  * @param refusalLogInterval     at most one operational log line about refusals per interval
  */
@@ -92,8 +92,8 @@ public record ListenerConfig(
         private int backlog = 256;
         private Duration handshakeTimeout = Duration.ofSeconds(10);
         private int maxHandshakesPerSource = 8;
-        private int maxHandshakesTotal = 512;
-        private int handshakeThreads = 512;
+        private int maxHandshakesTotal = 4096;
+        private int handshakeThreads = 256;
         private final Map<FailureKind, Integer> weights = new EnumMap<>(FailureKind.class);
         private Duration refusalLogInterval = Duration.ofSeconds(60);
 

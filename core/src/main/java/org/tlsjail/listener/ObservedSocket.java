@@ -92,11 +92,6 @@ final class ObservedSocket extends Socket {
         }
     }
 
-    /** Reads from the real socket, observed: used for the peek before TLS. */
-    InputStream observedInput() {
-        return in;
-    }
-
     @Override public InputStream getInputStream() { return in; }
     @Override public OutputStream getOutputStream() { return out; }
     @Override public synchronized void close() throws IOException { raw.close(); }

@@ -5,9 +5,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.InstantSource;
@@ -68,7 +69,8 @@ public final class TlsListener implements AutoCloseable {
 
     private volatile ServerTls tls;
     private volatile boolean running;
-    private ServerSocket server;
+    private ServerSocketChannel server;
+    private FirstFlightGate gate;
     private Thread acceptThread;
     private ThreadPoolExecutor handshakes;
     private ScheduledThreadPoolExecutor watchdog;
@@ -104,8 +106,8 @@ public final class TlsListener implements AutoCloseable {
         if (server != null) {
             throw new IllegalStateException("already started");
         }
-        ServerSocket ss = new ServerSocket();
-        ss.setReuseAddress(true);
+        ServerSocketChannel ss = ServerSocketChannel.open();
+        ss.socket().setReuseAddress(true);
         ss.bind(config.bind(), config.backlog());
         server = ss;
         handshakes = new ThreadPoolExecutor(config.handshakeThreads(), config.handshakeThreads(), 30, TimeUnit.SECONDS,
@@ -113,6 +115,8 @@ public final class TlsListener implements AutoCloseable {
         handshakes.allowCoreThreadTimeOut(true);
         watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
         watchdog.setRemoveOnCancelPolicy(true);
+        gate = new FirstFlightGate(config.handshakeTimeout().toNanos(), this::afterFirstFlight,
+                threads("tlsjail-first-flight-"));
         running = true;
         acceptThread = threads("tlsjail-accept-").newThread(this::acceptLoop);
         acceptThread.start();
@@ -125,7 +129,7 @@ public final class TlsListener implements AutoCloseable {
         if (server == null) {
             throw new IllegalStateException("listener not started");
         }
-        return (InetSocketAddress) server.getLocalSocketAddress();
+        return (InetSocketAddress) server.socket().getLocalSocketAddress();
     }
 
     /** Swaps the TLS material for new handshakes (reload); running handshakes keep the old one. */
@@ -159,6 +163,7 @@ public final class TlsListener implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        gate.close();
         for (Socket s : open) {
             closeQuietly(s);
         }
@@ -169,25 +174,29 @@ public final class TlsListener implements AutoCloseable {
         }
         try {
             handshakes.awaitTermination(5, TimeUnit.SECONDS);
+            watchdog.awaitTermination(1, TimeUnit.SECONDS);
+            if (ownsApplicationExecutor) {
+                applicationExecutor.awaitTermination(5, TimeUnit.SECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        LOG.info("listener on {} closed", server.getLocalSocketAddress());
+        LOG.info("listener on {} closed", server.socket().getLocalSocketAddress());
     }
 
     // ------------------------------------------------------------------ accept thread
 
     private void acceptLoop() {
         while (running) {
-            Socket s;
+            SocketChannel ch;
             try {
-                s = server.accept();
+                ch = server.accept();
             } catch (IOException e) {
                 if (!running) {
                     return;
                 }
                 // e.g. EMFILE: back off briefly instead of spinning on the error
-                LOG.warn("accept failed on {}: {}", server.getLocalSocketAddress(), e.toString());
+                LOG.warn("accept failed on {}: {}", server.socket().getLocalSocketAddress(), e.toString());
                 try {
                     Thread.sleep(50);
                 } catch (InterruptedException ie) {
@@ -196,6 +205,7 @@ public final class TlsListener implements AutoCloseable {
                 continue;
             }
             accepted.increment();
+            Socket s = ch.socket();
             InetAddress source = s.getInetAddress();
             if (engine.isBanned(source)) {
                 refuse(s, source, HandshakeObserver.Refusal.BANNED);
@@ -208,14 +218,21 @@ public final class TlsListener implements AutoCloseable {
                 continue;
             }
             open.add(s);
-            long acceptedAt = System.nanoTime();
-            try {
-                handshakes.execute(() -> handshake(s, source, acceptedAt));
-            } catch (RejectedExecutionException e) {
-                open.remove(s);
+            gate.admit(ch, source, System.nanoTime());
+        }
+    }
+
+    /** On the gate's thread: the first record is in (or the connection ended): now it gets a thread. */
+    private void afterFirstFlight(SocketChannel ch, InetAddress source, long acceptedAt, byte[] first,
+                                  FirstFlightGate.Exit exit) {
+        Socket s = ch.socket();
+        try {
+            handshakes.execute(() -> handshake(s, source, acceptedAt, first, exit));
+        } catch (RejectedExecutionException e) {
+            if (open.remove(s)) {
                 admission.release(source);
-                refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
             }
+            refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
         }
     }
 
@@ -256,7 +273,7 @@ public final class TlsListener implements AutoCloseable {
     }
 
     /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
-    private void handshake(Socket raw, InetAddress source, long acceptedAt) {
+    private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first, FirstFlightGate.Exit exit) {
         InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
         ServerTls current = tls;
         Attempt attempt = new Attempt();
@@ -279,28 +296,21 @@ public final class TlsListener implements AutoCloseable {
             WireObservation wire = new WireObservation();
             ObservedSocket observed = new ObservedSocket(raw, wire);
             raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs));
-            byte[] peek = new byte[FailureClassifier.PEEK];
-            int n = 0;
-            InputStream in = observed.observedInput();
-            try {
-                while (n < peek.length) {
-                    int r = in.read(peek, n, peek.length - n);
-                    if (r < 0) {
-                        break;
-                    }
-                    n += r;
-                }
-            } catch (IOException e) {
-                failed(source, FailureClassifier.failure(remote, attempt.timedOut || e instanceof SocketTimeoutException
+            wire.inbound.scan(first, 0, first.length); // the gate read these on BC's behalf
+            if (exit == FirstFlightGate.Exit.TIMEOUT || exit == FirstFlightGate.Exit.RESET) {
+                failed(source, FailureClassifier.failure(remote, exit == FirstFlightGate.Exit.TIMEOUT
                         ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
                 return;
             }
-            FailureKind early = FailureClassifier.judgePrefix(peek, n);
+            FailureKind early = FailureClassifier.judgePrefix(first, Math.min(first.length, FailureClassifier.PEEK));
+            if (early == null && exit == FirstFlightGate.Exit.EOF) {
+                early = FailureKind.UNEXPECTED_EOF; // a TLS record cut short by the client
+            }
             if (early != null) {
                 failed(source, FailureClassifier.failure(remote, early, clock.instant()));
                 return;
             }
-            SSLSocket ssl = current.serverSocket(observed, new ByteArrayInputStream(peek, 0, n));
+            SSLSocket ssl = current.serverSocket(observed, new ByteArrayInputStream(first));
             try {
                 ssl.startHandshake();
             } catch (IOException | RuntimeException e) {

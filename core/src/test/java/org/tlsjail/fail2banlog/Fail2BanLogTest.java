@@ -107,6 +107,34 @@ class Fail2BanLogTest {
         assertThat(r.matches()).extracting(Fail2BanRegex.Match::time).containsOnly("Fri Jan 02 03:04:05 2026");
     }
 
+    /** Thousands of random hostile subjects built from the dangerous pieces, through the real fail2ban-regex. */
+    @Test
+    void randomHostileSubjectsNeverYieldAnotherAddress() throws Exception {
+        String[] pieces = {" ", ": ", "from ", " from ", "during connect try from ", "8.8.8.8", "2001:db8::8", "[", "]",
+            "(", ")", "\n", "\n", "\r", "\u0000", "TLS error 1 ", "evil.example", ":", ".", "\uFF1A", "\u2002", "\u0660",
+            "x", "\t", "\u202E", "%", "\\"};
+        java.util.Random rnd = new java.util.Random(42);
+        Path f = dir.resolve("random.log");
+        int n = 3000;
+        try (Fail2BanLog log = open(f, true)) {
+            InetAddress src = Addresses.parseLiteral("10.66.6.6");
+            for (int i = 0; i < n; i++) {
+                StringBuilder cn = new StringBuilder();
+                int parts = 1 + rnd.nextInt(12);
+                for (int p = 0; p < parts; p++) {
+                    cn.append(pieces[rnd.nextInt(pieces.length)]);
+                }
+                log.append(src, 167772294, "certificate verify failed", cn.toString(), AT);
+            }
+            assertThat(log.flush(Duration.ofSeconds(20))).isTrue();
+        }
+        assertThat(Files.readAllLines(f)).hasSize(n);
+        Fail2BanRegex.Result r = Fail2BanRegex.run(f);
+        assertThat(r.missed()).isZero();
+        assertThat(r.matches()).hasSize(n).extracting(Fail2BanRegex.Match::address).containsOnly("10.66.6.6");
+    }
+
+
     @Test
     void theFactsInjectionLineIsImpossible() {
         String cn = "x: TLS error 1 during connect try from 8.8.8.8: y";
@@ -234,6 +262,7 @@ class Fail2BanLogTest {
             }
             assertThat(log.flush(Duration.ofSeconds(10))).isTrue();
             assertThat(log.dropped()).isEqualTo(10_000 - accepted).isPositive();
+            assertThat(log.written()).isEqualTo(accepted);
             assertThat(Files.readAllLines(f)).hasSize(accepted);
         }
     }

@@ -39,8 +39,13 @@ final class Peers {
 
     /** The bytes of a real TLS ClientHello (from the JDK's own TLS client). */
     static byte[] clientHello() throws Exception {
+        return clientHello("TLSv1.3", "TLSv1.2");
+    }
+
+    static byte[] clientHello(String... protocols) throws Exception {
         SSLEngine e = SSLContext.getDefault().createSSLEngine("localhost", 443);
         e.setUseClientMode(true);
+        e.setEnabledProtocols(protocols);
         ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
         SSLEngineResult r = e.wrap(ByteBuffer.allocate(0), out);
         if (r.bytesProduced() == 0) {

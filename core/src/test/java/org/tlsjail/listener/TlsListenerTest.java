@@ -229,6 +229,28 @@ class TlsListenerTest {
         HandshakeFailure f = nextFailure("127.0.0.31");
         assertThat(f.kind()).isEqualTo(FailureKind.NO_SHARED_CIPHER);
         assertThat(f.code()).isEqualTo(167772353L);
+        // TLS 1.2 with only RSA key exchange against an EC server key
+        Peers.sClient(main.localAddress(), "127.0.0.32", "-tls1_2", "-cipher", "AES128-SHA");
+        assertThat(nextFailure("127.0.0.32").kind()).isEqualTo(FailureKind.NO_SHARED_CIPHER);
+    }
+
+    /** TLS 1.2: closing after the server's first flight is EOF, not "no certificate" (BC reports both as alert 40). */
+    @Test
+    @Order(3)
+    void closeAfterServerFlightInTls12IsEofNotMissingCertificate() throws Exception {
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress("127.0.0.33", 0));
+            s.connect(main.localAddress());
+            s.setSoTimeout(15_000);
+            s.getOutputStream().write(Peers.clientHello("TLSv1.2"));
+            s.getOutputStream().flush();
+            assertThat(s.getInputStream().read()).isEqualTo(0x16);   // ServerHello... arrived
+            s.shutdownOutput();
+            s.getInputStream().readAllBytes();
+        } catch (java.net.SocketException ignored) {
+            // the server may reset after its verdict
+        }
+        assertThat(nextFailure("127.0.0.33").kind()).isEqualTo(FailureKind.UNEXPECTED_EOF);
     }
 
     @Test

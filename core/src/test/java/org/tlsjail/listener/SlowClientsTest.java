@@ -1,0 +1,77 @@
+package org.tlsjail.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tlsjail.banengine.BanEngine;
+import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.pki.DemoPki;
+import org.tlsjail.tls.KeySource;
+import org.tlsjail.tls.ServerTls;
+import org.tlsjail.tls.TlsSettings;
+import org.tlsjail.tls.TrustSource;
+
+/**
+ * Clients that connect and send nothing, or a few bytes of a ClientHello and then stall, wait in
+ * the first-flight gate without a handshake thread: with only two handshake threads, a partner
+ * still completes its handshake while forty of them are parked (none has timed out yet).
+ */
+class SlowClientsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void stalledClientsDoNotHoldHandshakeThreads() throws Exception {
+        DemoPki.Layout pki = DemoPki.ensure(dir);
+        TlsSettings settings = TlsSettings.of(KeySource.pem(pki.serverChain(), pki.serverKey()),
+                TrustSource.pemBundle(pki.caCertificate()));
+        BanEngine engine = new BanEngine(JailConfig.defaults(), InstantSource.system());
+        BlockingQueue<String> handled = new LinkedBlockingQueue<>();
+        ConnectionHandler handler = (socket, remote, chain) -> handled.add(remote.getAddress().getHostAddress());
+        List<Socket> stalled = new ArrayList<>();
+        try (TlsListener listener = TlsListener.builder(ServerTls.load(settings, InstantSource.system()), engine, handler)
+                .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))
+                        .handshakeThreads(2).handshakeTimeout(Duration.ofSeconds(60)).build())
+                .build().start()) {
+            byte[] hello = Peers.clientHello();
+            for (int source = 0; source < 5; source++) {
+                for (int i = 0; i < 8; i++) {
+                    Socket s = new Socket();
+                    s.bind(new InetSocketAddress("127.0.1." + (10 + source), 0));
+                    s.connect(listener.localAddress());
+                    if (i % 2 == 1) {
+                        OutputStream out = s.getOutputStream();
+                        out.write(hello, 0, 1 + i); // a slow ClientHello: a few bytes, then nothing
+                        out.flush();
+                    }
+                    stalled.add(s);
+                }
+            }
+            Peers.Run partner = Peers.sClient(listener.localAddress(), "127.0.1.90", "-tls1_3",
+                    "-cert", pki.clientChain().toString(), "-key", pki.clientKey().toString(),
+                    "-CAfile", pki.caCertificate().toString());
+            assertThat(partner.output()).contains("Verify return code: 0 (ok)");
+            assertThat(handled.poll(20, TimeUnit.SECONDS)).isEqualTo("127.0.1.90");
+            ListenerStats stats = listener.stats();
+            assertThat(stats.handshakesFailed()).as("no stalled client was cut yet").isZero();
+            assertThat(stats.accepted()).isEqualTo(41);
+        } finally {
+            for (Socket s : stalled) {
+                s.close();
+            }
+        }
+    }
+}
