@@ -123,11 +123,27 @@ class SlowClientsTest {
         }
     }
 
+    /** Sends nothing, or one byte of a ClientHello per second: never gets past the first record. */
     @Test
-    @Disabled("bug: with fewer handshake threads than admitted handshakes, slow clients occupy every thread; the"
-            + " legitimate handshake waits in the queue past its timeout (and is logged and counted as a failure of"
-            + " the partner); slow connections live up to 2.4 x the timeout")
-    void slowClientsAreCutAtTheTimeoutWhileALegitimateClientIsServed() throws Exception {
+    void silentAndTricklingClientsAreCutAtTheTimeoutWhileALegitimateClientIsServed() throws Exception {
+        run(false);
+    }
+
+    /**
+     * Sends a whole real ClientHello at once, then nothing: past any first-record gate, each makes
+     * the server do its half of the handshake and then wait for the client.
+     */
+    @Test
+    @Disabled("bug: past the first-flight gate handshakes queue for a fixed pool; 2,000 clients stalling after a"
+            + " whole ClientHello hold every thread, the partner's handshake times out in the queue and is logged"
+            + " against the partner; queued handshakes whose time is over still do the TLS work (lifetimes up to 5x"
+            + " the timeout)")
+    void clientsStallingAfterTheirClientHelloAreCutAtTheTimeoutWhileALegitimateClientIsServed() throws Exception {
+        run(true);
+    }
+
+    private void run(boolean stallAfterHello) throws Exception {
+        String mode = stallAfterHello ? "stalling after a whole ClientHello" : "silent or at 1 byte/s";
         int wanted = HostileScale.current().slowClients();
         long fdLimit = fdLimit();
         int n = (int) Math.min(wanted, (fdLimit - 200) / 2); // a client and a server fd per connection
@@ -150,11 +166,17 @@ class SlowClientsTest {
             long t0 = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 SocketChannel ch = SocketChannel.open();
-                ch.bind(new InetSocketAddress(Sources.of(60, i / PER_SOURCE), 0));
+                ch.bind(new InetSocketAddress(Sources.of(stallAfterHello ? 64 : 60, i / PER_SOURCE), 0));
                 ch.connect(server.address()); // blocking connect: loopback, instant
                 ch.configureBlocking(false);
-                Slow s = new Slow(ch, i % 2 == 1);
+                Slow s = new Slow(ch, !stallAfterHello && i % 2 == 1);
                 s.connectedAt = System.nanoTime();
+                if (stallAfterHello) {
+                    ByteBuffer all = ByteBuffer.wrap(hello);
+                    while (all.hasRemaining()) {
+                        ch.write(all); // a few hundred bytes into an empty socket buffer: one write
+                    }
+                }
                 slow.add(s);
                 driver.add(s);
             }
@@ -194,11 +216,11 @@ class SlowClientsTest {
                 }
             }
             lifetimes.sort(null);
-            System.out.printf("hostile: case 2 slow clients: %d (%d silent, %d at 1 byte/s) from %d sources, opened in %.1f s;"
-                    + " listener during: %s%n", n, n - n / 2, n / 2, (n + PER_SOURCE - 1) / PER_SOURCE, openSeconds, during);
-            System.out.printf("hostile: case 2 legitimate handshake while they were open: %s%n",
+            System.out.printf("hostile: case 2 slow clients (%s): %d from %d sources, opened in %.1f s;"
+                    + " listener during: %s%n", mode, n, (n + PER_SOURCE - 1) / PER_SOURCE, openSeconds, during);
+            System.out.printf("hostile: case 2 (" + mode + ") legitimate handshake while they were open: %s%n",
                     legitError == null ? String.format("%.1f ms", legitNanos / 1e6) : "FAILED " + legitError);
-            System.out.printf("hostile: case 2 slow connections cut: %d of %d; lifetime min %.2f s, median %.2f s, max %.2f s"
+            System.out.printf("hostile: case 2 (" + mode + ") slow connections cut: %d of %d; lifetime min %.2f s, median %.2f s, max %.2f s"
                     + " (timeout %d s); timeout lines in the Fail2Ban log %d; listener after: %s%n", lifetimes.size(), n,
                     at(lifetimes, 0) / 1e9, at(lifetimes, lifetimes.size() / 2) / 1e9, at(lifetimes, lifetimes.size() - 1) / 1e9,
                     TIMEOUT.toSeconds(), timeoutLines, after);
