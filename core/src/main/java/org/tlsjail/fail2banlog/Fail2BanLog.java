@@ -63,6 +63,7 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     private Object fileKey;
     private long expectedSize;
     private boolean faulted;
+    private boolean midLine; // writer thread only
     private long enqueued; // guarded by progress
     private long handled;  // guarded by progress
 
@@ -230,14 +231,26 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
             failedWrites.increment();
             return;
         }
-        ByteBuffer buf = ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII));
+        // after a write cut short (disk full) the file ends mid-line: end that fragment first, so
+        // it stays a line of its own that no filter reads as part of this one
+        ByteBuffer buf = ByteBuffer.wrap((midLine ? "\n" + line : line).getBytes(StandardCharsets.US_ASCII));
         try {
             while (buf.hasRemaining()) {
                 channel.write(buf);
             }
             expectedSize += buf.capacity();
+            midLine = false;
             written.increment();
+            if (faulted) {
+                // only a line that really reached the file clears a fault: a reopen can succeed on a full disk
+                faulted = false;
+                LOG.info("Fail2Ban log {} is writable again", config.file());
+            }
         } catch (IOException e) {
+            if (buf.position() > 0 && !dropFragment(buf.position())) {
+                expectedSize += buf.position();
+                midLine = true;
+            }
             failedWrites.increment();
             fault("cannot write to " + config.file() + ": " + e);
             closeChannel();
@@ -269,10 +282,6 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
             closeChannel();
             try {
                 openFile();
-                if (faulted) {
-                    faulted = false;
-                    LOG.info("Fail2Ban log {} is writable again", config.file());
-                }
             } catch (IOException e) {
                 fault("cannot open " + config.file() + ": " + e);
             }
@@ -298,12 +307,36 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
                 // not a POSIX file system
             }
         } catch (FileAlreadyExistsException e) {
+            // opening a FIFO (or a device) for writing can block the writer for ever: refuse it
+            if (!Files.isRegularFile(config.file())) {
+                throw new IOException(config.file() + " exists but is not a regular file");
+            }
             ch = FileChannel.open(config.file(), StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         }
         channel = ch;
         BasicFileAttributes a = Files.readAttributes(config.file(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         fileKey = a.fileKey();
         expectedSize = a.size();
+        midLine = a.size() > 0 && !endsWithNewline(config.file(), a.size());
+    }
+
+    /** Cuts off the {@code n} bytes of a line whose write failed half-way (disk full). */
+    private boolean dropFragment(int n) {
+        try {
+            channel.truncate(channel.size() - n);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static boolean endsWithNewline(java.nio.file.Path file, long size) {
+        try (FileChannel r = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer last = ByteBuffer.allocate(1);
+            return r.read(last, size - 1) == 1 && last.get(0) == '\n';
+        } catch (IOException e) {
+            return true; // unreadable: assume whole lines rather than add blank ones
+        }
     }
 
     private void closeChannel() {

@@ -1,0 +1,323 @@
+package org.tlsjail.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.tlsjail.banengine.Addresses;
+import org.tlsjail.banengine.FailDuration;
+import org.tlsjail.config.ConfigException;
+import org.tlsjail.config.ConfigLoader;
+import org.tlsjail.config.ConfigYaml;
+import org.tlsjail.config.TlsjailConfig;
+import org.tlsjail.daemon.ControlProtocol;
+import org.tlsjail.daemon.Daemon;
+import org.tlsjail.daemon.StartupException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code tlsjail}: runs the daemon and talks to a running one, in the manner of fail2ban-client.
+ * Exit status: 0 success, 1 the daemon refused or failed the request, 2 bad usage or an invalid
+ * configuration, 3 the daemon is not running.
+ */
+@Command(name = "tlsjail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "A TLS listener with a built-in, Fail2Ban-compatible ban engine.",
+        subcommands = {Main.Run.class, Main.ConfigCommand.class, Main.Status.class, Main.Banned.class,
+                Main.Ban.class, Main.Unban.class, Main.Reload.class, Main.ReopenLog.class, Main.Stop.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+    static final int NOT_RUNNING = 3;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /**
+     * Bouncy Castle JSSE reports through java.util.logging, at INFO, things every start does
+     * (security properties found); keep the operational log for tlsjail's own messages unless
+     * the operator configured JUL explicitly. Held in a field: JUL keeps loggers weakly.
+     */
+    private static final java.util.logging.Logger BOUNCY_CASTLE_JUL = java.util.logging.Logger.getLogger("org.bouncycastle");
+
+    public static void main(String[] args) {
+        if (System.getProperty("java.util.logging.config.file") == null) {
+            BOUNCY_CASTLE_JUL.setLevel(java.util.logging.Level.SEVERE);
+        }
+        System.exit(execute(args));
+    }
+
+    static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExitCodeExceptionMapper(e -> FAILED);
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("tlsjail: " + e.getMessage());
+            return FAILED;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: tlsjail run)");
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"tlsjail " + (v == null ? "(development build)" : v)};
+        }
+    }
+
+    /** {@code --config} and {@code --state-dir}: how every command finds the configuration and the socket. */
+    static final class ConfigOptions {
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+                description = "YAML configuration (default: the embedded default, 127.0.0.1:6619 with a demo PKI)")
+        Path config;
+
+        @Option(names = "--state-dir", paramLabel = "DIR",
+                description = "state directory, overriding state-dir in the configuration (default ./tlsjail-state)")
+        Path stateDir;
+
+        TlsjailConfig load() throws ConfigException {
+            return new ConfigLoader(Path.of("")).load(config, stateDir);
+        }
+    }
+
+    /** Shared by the client commands: load the config (exit 2 if invalid), send, print. */
+    abstract static class ClientCommand implements Callable<Integer> {
+        @Mixin
+        ConfigOptions options;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        abstract List<String> request();
+
+        int timeoutMillis() {
+            return 15_000;
+        }
+
+        void print(PrintWriter out, String body) {
+            out.print(body);
+        }
+
+        @Override
+        public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = spec.commandLine().getOut();
+            TlsjailConfig config;
+            try {
+                config = options.load();
+            } catch (ConfigException e) {
+                err.println("tlsjail: " + e.getMessage());
+                return USAGE;
+            }
+            List<String> words;
+            try {
+                words = request();
+            } catch (IllegalArgumentException e) {
+                err.println("tlsjail: " + e.getMessage());
+                return USAGE;
+            }
+            try {
+                ControlProtocol.Reply reply = new ControlClient(config.controlSocket()).send(words, timeoutMillis());
+                if (!reply.ok()) {
+                    err.println("tlsjail: " + reply.body());
+                    return FAILED;
+                }
+                print(out, reply.body());
+                out.flush();
+                return OK;
+            } catch (ControlClient.NotRunningException e) {
+                err.println("tlsjail: " + e.getMessage());
+                return NOT_RUNNING;
+            } catch (IOException | IllegalArgumentException e) {
+                err.println("tlsjail: " + e.getMessage());
+                return FAILED;
+            }
+        }
+    }
+
+    @Command(name = "run", description = "Run the daemon in the foreground (systemd: Type=exec).")
+    static final class Run implements Callable<Integer> {
+        @Mixin
+        ConfigOptions options;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
+            TlsjailConfig config;
+            try {
+                config = options.load();
+            } catch (ConfigException e) {
+                err.println("tlsjail: " + e.getMessage());
+                return USAGE;
+            }
+            try {
+                Daemon daemon = Daemon.start(config, () -> options.load(), System.out);
+                daemon.awaitStop();
+                return OK;
+            } catch (StartupException e) {
+                err.println("tlsjail: " + e.getMessage());
+                err.flush();
+                return FAILED;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return FAILED;
+            }
+        }
+    }
+
+    @Command(name = "config", description = "Check or print the configuration.",
+            subcommands = {ConfigCheck.class, ConfigShow.class})
+    static final class ConfigCommand implements Runnable {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand: check or show");
+        }
+    }
+
+    @Command(name = "check", description = "Validate the configuration; exit 2 with file:line:column if invalid.")
+    static final class ConfigCheck implements Callable<Integer> {
+        @Mixin
+        ConfigOptions options;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try {
+                TlsjailConfig c = options.load();
+                spec.commandLine().getOut().println(c.sourceName() + ": OK");
+                return OK;
+            } catch (ConfigException e) {
+                spec.commandLine().getErr().println("tlsjail: " + e.getMessage());
+                return USAGE;
+            }
+        }
+    }
+
+    @Command(name = "show", description = "Print the effective configuration, defaults filled in, as YAML.")
+    static final class ConfigShow implements Callable<Integer> {
+        @Mixin
+        ConfigOptions options;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try {
+                PrintWriter out = spec.commandLine().getOut();
+                out.print(ConfigYaml.render(options.load()));
+                out.flush();
+                return OK;
+            } catch (ConfigException e) {
+                spec.commandLine().getErr().println("tlsjail: " + e.getMessage());
+                return USAGE;
+            }
+        }
+    }
+
+    @Command(name = "status", description = "Show listener, jail and ban counters.")
+    static final class Status extends ClientCommand {
+        @Override
+        List<String> request() {
+            return List.of("status");
+        }
+    }
+
+    @Command(name = "banned", description = "List the banned sources (address or prefix, since, until, count, reason).")
+    static final class Banned extends ClientCommand {
+        @Option(names = "--json", description = "print a JSON array")
+        boolean json;
+
+        @Override
+        List<String> request() {
+            return List.of(json ? "banned-json" : "banned");
+        }
+    }
+
+    @Command(name = "ban", description = "Ban a source now (an IP address; never a host name).")
+    static final class Ban extends ClientCommand {
+        @Parameters(paramLabel = "ADDRESS")
+        String address;
+
+        @Option(names = "--for", paramLabel = "DURATION", description = "ban length (600, 10m, 1h, 1d, -1 = permanent; default: jail.bantime)")
+        String duration;
+
+        @Override
+        List<String> request() {
+            Addresses.parseLiteral(address);
+            List<String> w = new ArrayList<>(List.of("ban", address));
+            if (duration != null) {
+                FailDuration.parse(duration, "--for");
+                w.add(duration.strip());
+            }
+            return w;
+        }
+    }
+
+    @Command(name = "unban", description = "Lift the ban of ADDRESS (or prefix), or of every source with --all.")
+    static final class Unban extends ClientCommand {
+        @Parameters(paramLabel = "ADDRESS", arity = "0..1")
+        String address;
+
+        @Option(names = "--all", description = "unban every source")
+        boolean all;
+
+        @Override
+        List<String> request() {
+            if (all == (address != null)) {
+                throw new IllegalArgumentException("give either ADDRESS or --all");
+            }
+            return all ? List.of("unban-all") : List.of("unban", address);
+        }
+    }
+
+    @Command(name = "reload", description = "Re-read the configuration file and apply it without dropping connections or bans.")
+    static final class Reload extends ClientCommand {
+        @Override
+        List<String> request() {
+            return List.of("reload");
+        }
+
+        @Override
+        int timeoutMillis() {
+            return 60_000;
+        }
+    }
+
+    @Command(name = "reopen-log", description = "Reopen the Fail2Ban log (logrotate postrotate).")
+    static final class ReopenLog extends ClientCommand {
+        @Override
+        List<String> request() {
+            return List.of("reopen-log");
+        }
+    }
+
+    @Command(name = "stop", description = "Stop the daemon (bans are kept in the state directory).")
+    static final class Stop extends ClientCommand {
+        @Override
+        List<String> request() {
+            return List.of("stop");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package org.tlsjail.config;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.tlsjail.banengine.Addresses;
+import org.tlsjail.banengine.BanTimeIncrement;
+import org.tlsjail.banengine.FailDuration;
+import org.tlsjail.banengine.JailConfig;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.Yaml;
+
+/** Prints a configuration back as YAML with every default filled in ({@code tlsjail config show}). */
+public final class ConfigYaml {
+    private ConfigYaml() {
+    }
+
+    public static String render(TlsjailConfig c) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("state-dir", str(c.stateDir()));
+        Map<String, Object> listen = new LinkedHashMap<>();
+        listen.put("address", Addresses.format(c.listen().address()));
+        listen.put("port", c.listen().port());
+        root.put("listen", listen);
+
+        TlsSection t = c.tls();
+        Map<String, Object> tls = new LinkedHashMap<>();
+        tls.put("protocols", new ArrayList<>(t.protocols()));
+        tls.put("cipher-suites", new ArrayList<>(t.cipherSuites()));
+        if (t.usesDemoPki()) {
+            tls.put("key", null);
+            tls.put("cert", null);
+        } else if (t.keystore() != null) {
+            tls.put("keystore", str(t.keystore()));
+            tls.put("keystore-password", t.keystorePassword() == null ? "" : "********");
+        } else {
+            tls.put("key", str(t.key()));
+            tls.put("cert", str(t.cert()));
+        }
+        tls.put("client-ca", str(t.clientCa()));
+        if (t.clientCaPassword() != null) {
+            tls.put("client-ca-password", "********");
+        }
+        tls.put("client-auth", t.clientAuth().yamlName());
+        tls.put("handshake-timeout", FailDuration.format(t.handshakeTimeout()));
+        root.put("tls", tls);
+
+        JailConfig j = c.jail();
+        Map<String, Object> jail = new LinkedHashMap<>();
+        jail.put("maxretry", j.maxRetry());
+        jail.put("findtime", FailDuration.format(j.findTime()));
+        jail.put("bantime", FailDuration.format(j.banTime()));
+        jail.put("ignoreip", new ArrayList<>(j.ignoreIp()));
+        BanTimeIncrement i = j.increment();
+        Map<String, Object> inc = new LinkedHashMap<>();
+        inc.put("enabled", i.enabled());
+        inc.put("factor", i.factor());
+        inc.put("maxtime", FailDuration.format(i.maxTime()));
+        inc.put("multipliers", new ArrayList<>(i.multipliers()));
+        inc.put("remember", FailDuration.format(i.remember()));
+        jail.put("bantime-increment", inc);
+        jail.put("ipv4-prefix", j.ipv4Prefix());
+        jail.put("ipv6-prefix", j.ipv6Prefix());
+        jail.put("max-tracked", j.maxTrackedKeys());
+        jail.put("max-bans", j.maxBans());
+        root.put("jail", jail);
+
+        Map<String, Object> log = new LinkedHashMap<>();
+        log.put("path", str(c.fail2banLog().path()));
+        log.put("timestamp", c.fail2banLog().trailingTimestamp() ? "trailing" : "none");
+        log.put("mode", c.fail2banLog().modeOctal());
+        root.put("fail2ban-log", log);
+
+        root.put("control", new LinkedHashMap<>(Map.of("socket", str(c.controlSocket()))));
+        if (c.forward() != null) {
+            ForwardSection f = c.forward();
+            Map<String, Object> fw = new LinkedHashMap<>();
+            fw.put("to", f.target());
+            fw.put("connect-timeout", FailDuration.format(f.connectTimeout()));
+            fw.put("idle-timeout", FailDuration.format(f.idleTimeout()));
+            fw.put("proxy-protocol", f.proxyProtocol().yamlName());
+            root.put("forward", fw);
+        }
+        if (c.metrics() != null) {
+            root.put("metrics", new LinkedHashMap<>(Map.of("listen", c.metrics().listen())));
+        }
+        DumperOptions o = new DumperOptions();
+        o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+        o.setIndent(2);
+        return "# effective configuration of " + c.sourceName() + "\n" + new Yaml(o).dump(root);
+    }
+
+    private static String str(Path p) {
+        return p == null ? null : p.toString();
+    }
+
+}

@@ -1,0 +1,30 @@
+package org.tlsjail.config;
+
+import java.nio.file.Path;
+import java.util.Optional;
+import org.tlsjail.banengine.JailConfig;
+
+/**
+ * The whole, validated configuration of one daemon. Immutable; a reload builds a new one.
+ *
+ * @param source        the YAML file, or null for the embedded default
+ * @param forward       null when accepted connections go to the demo greeter
+ * @param metrics       null when metrics are off
+ */
+public record TlsjailConfig(Path source, ListenSettings listen, TlsSection tls, JailConfig jail,
+                            Fail2BanLogSection fail2banLog, Path stateDir, Path controlSocket,
+                            ForwardSection forward, MetricsSection metrics) {
+
+    public Optional<ForwardSection> forwarding() {
+        return Optional.ofNullable(forward);
+    }
+
+    public Optional<MetricsSection> metricsListen() {
+        return Optional.ofNullable(metrics);
+    }
+
+    /** What the messages call this configuration. */
+    public String sourceName() {
+        return source == null ? "(embedded default)" : source.toString();
+    }
+}

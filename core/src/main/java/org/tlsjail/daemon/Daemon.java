@@ -1,0 +1,286 @@
+package org.tlsjail.daemon;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.tlsjail.banengine.Addresses;
+import org.tlsjail.banengine.BanEngine;
+import org.tlsjail.banengine.BanJournal;
+import org.tlsjail.banengine.BanRecord;
+import org.tlsjail.banengine.EngineStats;
+import org.tlsjail.banengine.FailDuration;
+import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.banengine.SourceKey;
+import org.tlsjail.config.ConfigException;
+import org.tlsjail.config.TlsjailConfig;
+import org.tlsjail.metrics.DaemonMetrics;
+
+/**
+ * The running product: state directory, ban journal, ban engine, Fail2Ban log, TLS listener,
+ * control socket, metrics, signals. Data flows one way: listener -> engine -> sinks (Fail2Ban log,
+ * journal, metrics); the control socket and reload only change settings and bans.
+ */
+public final class Daemon {
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+    /** Re-reads the configuration the daemon was started with (same file, same --state-dir). */
+    @FunctionalInterface
+    public interface ConfigSource {
+        TlsjailConfig load() throws ConfigException;
+    }
+
+    private final ConfigSource source;
+    private final InstantSource clock = InstantSource.system();
+    private final POSIX posix = POSIXFactory.getNativePOSIX();
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Object reloadLock = new Object();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    private volatile TlsjailConfig config;
+    private StateDirectory state;
+    private BanEngine engine;
+    private BanJournal journal;
+    private ControlServer control;
+    private volatile TlsFront front;
+    private DaemonMetrics metrics;
+
+    private Daemon(TlsjailConfig config, ConfigSource source) {
+        this.config = config;
+        this.source = source;
+    }
+
+    /** Starts everything or nothing: on failure whatever was opened is closed again. */
+    public static Daemon start(TlsjailConfig config, ConfigSource source, PrintStream out) throws StartupException {
+        Daemon d = new Daemon(config, source);
+        try {
+            d.open(out);
+        } catch (StartupException | RuntimeException e) {
+            d.closeAll();
+            if (e instanceof StartupException se) {
+                throw se;
+            }
+            throw new StartupException("start-up failed: " + e, e);
+        }
+        return d;
+    }
+
+    private void open(PrintStream out) throws StartupException {
+        state = StateDirectory.prepare(config.stateDir());
+        // The control socket first: its umask dance must happen before other threads create files,
+        // and a second daemon on the same state-dir is caught before it touches the journal.
+        control = new ControlServer(config.controlSocket(), new DaemonCommands(this), posix);
+        try {
+            control.start();
+        } catch (IOException e) {
+            throw new StartupException("cannot open control socket " + config.controlSocket() + ": " + e.getMessage(), e);
+        }
+        closeables.add(control);
+
+        engine = new BanEngine(config.jail(), clock);
+        try {
+            journal = BanJournal.open(state.journal(), clock);
+        } catch (IOException e) {
+            throw new StartupException("cannot open ban journal " + state.journal() + ": " + StateDirectory.reason(e), e);
+        }
+        closeables.add(journal);
+        int restored = journal.restoreInto(engine);
+        engine.addListener(journal);
+        if (restored > 0) {
+            LOG.info("restored {} active ban(s) from {}", restored, state.journal());
+        }
+        closeables.add(engine.startSweeper());
+
+        List<org.tlsjail.listener.HandshakeObserver> observers = new ArrayList<>();
+        if (config.metrics() != null) {
+            metrics = new DaemonMetrics(engine, () -> front == null ? 0 : front.logLinesLost());
+            engine.addListener(metrics);
+            observers.add(metrics);
+            try {
+                metrics.serve(config.metrics().host(), config.metrics().port());
+            } catch (IOException e) {
+                throw new StartupException("cannot serve metrics on " + config.metrics().listen() + ": "
+                        + (e instanceof java.net.BindException ? "the port is already in use" : e.getMessage())
+                        + "; change metrics.listen", e);
+            }
+            closeables.add(metrics);
+            LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
+        }
+        front = TlsFront.open(config, state, engine, clock, observers);
+        closeables.add(front);
+        try {
+            state.writePort(front.port());
+        } catch (IOException e) {
+            throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
+        }
+        installSignals();
+        LOG.info("tlsjail listening on {}:{} ({}), jail maxretry {} findtime {} bantime {}",
+                Addresses.format(config.listen().address()), front.port(), config.sourceName(),
+                config.jail().maxRetry(), FailDuration.format(config.jail().findTime()),
+                FailDuration.format(config.jail().banTime()));
+        front.printWelcome(out);
+        out.flush();
+    }
+
+    private void installSignals() {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopRequested.countDown();
+            closeAll();
+        }, "tlsjail-shutdown"));
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+                Thread t = new Thread(() -> {
+                    ReloadResult r = reload();
+                    if (r.ok()) {
+                        LOG.info("SIGHUP: {}", r.message());
+                    } else {
+                        LOG.error("SIGHUP: reload refused, running configuration unchanged: {}", r.message());
+                    }
+                }, "tlsjail-reload");
+                t.setDaemon(true);
+                t.start();
+            });
+        } catch (IllegalArgumentException e) {
+            LOG.warn("SIGHUP handling unavailable ({}); use `tlsjail reload`", e.getMessage());
+        }
+    }
+
+    /** Blocks until {@code tlsjail stop}, SIGTERM or SIGINT, then shuts down. */
+    public void awaitStop() throws InterruptedException {
+        stopRequested.await();
+        closeAll();
+    }
+
+    void requestStop() {
+        stopRequested.countDown();
+    }
+
+    private void closeAll() {
+        synchronized (closeables) {
+            if (stopped.getCount() == 0) {
+                return;
+            }
+            for (int i = closeables.size() - 1; i >= 0; i--) {
+                try {
+                    closeables.get(i).close();
+                } catch (Exception e) {
+                    LOG.warn("error while stopping: {}", e.toString());
+                }
+            }
+            closeables.clear();
+            if (state != null) {
+                state.removePort();
+            }
+            stopped.countDown();
+        }
+        LOG.info("tlsjail stopped");
+    }
+
+    record ReloadResult(boolean ok, String message) {
+    }
+
+    /**
+     * Re-reads the file and applies it all or not at all: everything that can fail (parsing, TLS
+     * material, opening the new log) is done before anything running is touched.
+     */
+    ReloadResult reload() {
+        synchronized (reloadLock) {
+            TlsjailConfig next;
+            try {
+                next = source.load();
+            } catch (ConfigException e) {
+                return new ReloadResult(false, e.getMessage());
+            }
+            TlsjailConfig current = config;
+            List<String> needRestart = new ArrayList<>();
+            if (!next.listen().equals(current.listen())) {
+                needRestart.add("listen");
+            }
+            if (!next.stateDir().equals(current.stateDir())) {
+                needRestart.add("state-dir");
+            }
+            if (!next.controlSocket().equals(current.controlSocket())) {
+                needRestart.add("control.socket");
+            }
+            if (!java.util.Objects.equals(next.metrics(), current.metrics())) {
+                needRestart.add("metrics");
+            }
+            TlsFront.Prepared prepared;
+            try {
+                prepared = front.prepare(next, clock, state);
+            } catch (StartupException e) {
+                return new ReloadResult(false, e.getMessage());
+            }
+            engine.reconfigure(next.jail());
+            prepared.commit();
+            config = next;
+            String msg = "reloaded " + next.sourceName() + ": maxretry " + next.jail().maxRetry() + ", findtime "
+                    + FailDuration.format(next.jail().findTime()) + ", bantime " + FailDuration.format(next.jail().banTime());
+            if (!needRestart.isEmpty()) {
+                msg += "; changes to " + String.join(", ", needRestart) + " take effect after a restart";
+            }
+            LOG.info(msg);
+            return new ReloadResult(true, msg);
+        }
+    }
+
+    String reopenLog() {
+        front.reopenLog();
+        return "reopened " + config.fail2banLog().path();
+    }
+
+    String status() {
+        TlsjailConfig c = config;
+        EngineStats s = engine.stats();
+        JailConfig j = c.jail();
+        StringBuilder sb = new StringBuilder();
+        sb.append("tlsjail is running (pid ").append(ProcessHandle.current().pid()).append(")\n");
+        sb.append("listen:          ").append(Addresses.format(c.listen().address())).append(':').append(front.port()).append('\n');
+        sb.append("config:          ").append(c.sourceName()).append('\n');
+        sb.append("state-dir:       ").append(c.stateDir()).append('\n');
+        sb.append("fail2ban-log:    ").append(c.fail2banLog().path()).append('\n');
+        sb.append("jail:            maxretry ").append(j.maxRetry()).append(", findtime ")
+                .append(FailDuration.format(j.findTime())).append(", bantime ").append(FailDuration.format(j.banTime()))
+                .append('\n');
+        sb.append("active bans:     ").append(s.activeBans()).append('\n');
+        sb.append("tracked sources: ").append(s.trackedKeys()).append('\n');
+        sb.append("failures:        ").append(s.failures()).append('\n');
+        sb.append("bans total:      ").append(s.bans()).append('\n');
+        sb.append("unbans total:    ").append(s.unbans()).append('\n');
+        front.appendStatus(sb);
+        return sb.toString();
+    }
+
+    List<BanRecord> banned() {
+        return engine.banned();
+    }
+
+    BanRecord ban(InetAddress address, Duration duration) {
+        return engine.ban(address, duration, "manual");
+    }
+
+    boolean unban(String text) {
+        try {
+            return engine.unban(Addresses.parseLiteral(text));
+        } catch (IllegalArgumentException e) {
+            return engine.unban(SourceKey.parse(text));
+        }
+    }
+
+    int unbanAll() {
+        return engine.unbanAll();
+    }
+
+    JailConfig jail() {
+        return config.jail();
+    }
+}

@@ -1,0 +1,293 @@
+package org.tlsjail.daemon;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.tlsjail.banengine.Addresses;
+import org.tlsjail.banengine.BanEngine;
+import org.tlsjail.banengine.FailDuration;
+import org.tlsjail.banengine.FailureOutcome;
+import org.tlsjail.config.Fail2BanLogSection;
+import org.tlsjail.config.ForwardSection;
+import org.tlsjail.config.TlsSection;
+import org.tlsjail.config.TlsjailConfig;
+import org.tlsjail.fail2banlog.Fail2BanLog;
+import org.tlsjail.fail2banlog.Fail2BanLogConfig;
+import org.tlsjail.listener.HandshakeFailure;
+import org.tlsjail.listener.HandshakeObserver;
+import org.tlsjail.listener.ListenerConfig;
+import org.tlsjail.listener.ListenerStats;
+import org.tlsjail.listener.TlsListener;
+import org.tlsjail.pki.DemoPki;
+import org.tlsjail.tls.ClientAuth;
+import org.tlsjail.tls.KeySource;
+import org.tlsjail.tls.ServerTls;
+import org.tlsjail.tls.TlsSettings;
+import org.tlsjail.tls.TlsSetupException;
+import org.tlsjail.tls.TrustSource;
+
+/**
+ * Everything facing the network and the Fail2Ban log, built from the configuration: TLS material
+ * (or the demo PKI), the {@link TlsListener}, the {@link Fail2BanLog}, and what an accepted
+ * connection gets (a {@link TcpRelay} to the backend, or the {@link DemoGreeter}). A reload
+ * prepares replacements for all of them first and swaps them in only when all succeeded.
+ */
+final class TlsFront implements AutoCloseable {
+    private final TlsListener listener;
+    private final SwitchableLog log;
+    private final ExecutorService relayThreads;
+    private final ScheduledExecutorService relayWatchdog;
+    private final DemoPki.Layout demo;
+    private final TlsjailConfig startConfig;
+    private volatile ForwardSection forward;
+
+    private TlsFront(TlsListener listener, SwitchableLog log, ExecutorService relayThreads,
+                     ScheduledExecutorService relayWatchdog, DemoPki.Layout demo, TlsjailConfig config) {
+        this.listener = listener;
+        this.log = log;
+        this.relayThreads = relayThreads;
+        this.relayWatchdog = relayWatchdog;
+        this.demo = demo;
+        this.startConfig = config;
+        this.forward = config.forward();
+    }
+
+    static TlsFront open(TlsjailConfig config, StateDirectory state, BanEngine engine, InstantSource clock,
+                         List<HandshakeObserver> observers) throws StartupException {
+        DemoPki.Layout demo = demoPki(config, state);
+        ServerTls tls = loadTls(config, demo, clock);
+        Fail2BanLog f2b = openLog(config.fail2banLog(), clock);
+        SwitchableLog log = new SwitchableLog(f2b);
+        ExecutorService relayThreads = Executors.newCachedThreadPool(threads("tlsjail-relay-"));
+        ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(threads("tlsjail-relay-idle-"));
+        TlsFront[] self = new TlsFront[1];
+        TlsListener.Builder b = TlsListener.builder(tls, engine, (socket, remote, chain) -> self[0].accepted(socket, remote, chain))
+                .config(ListenerConfig.builder()
+                        .bind(config.listen().socketAddress())
+                        .handshakeTimeout(config.tls().handshakeTimeout())
+                        .build())
+                .clock(clock)
+                .observer(log);
+        observers.forEach(b::observer);
+        TlsListener listener = b.build();
+        self[0] = new TlsFront(listener, log, relayThreads, watchdog, demo, config);
+        try {
+            listener.start();
+        } catch (IOException e) {
+            self[0].close();
+            InetSocketAddress at = config.listen().socketAddress();
+            String where = Addresses.format(at.getAddress()) + ":" + at.getPort();
+            if (e instanceof BindException && String.valueOf(e.getMessage()).contains("in use")) {
+                throw new StartupException("cannot listen on " + where + ": the port is already in use (another"
+                        + " tlsjail or another service); stop it or change listen.port", e);
+            }
+            if (e instanceof BindException && String.valueOf(e.getMessage()).contains("Permission denied")) {
+                throw new StartupException("cannot listen on " + where + ": permission denied (ports below 1024 need"
+                        + " CAP_NET_BIND_SERVICE; see conf/systemd/tlsjail.service)", e);
+            }
+            throw new StartupException("cannot listen on " + where + ": " + e.getMessage(), e);
+        }
+        return self[0];
+    }
+
+    private void accepted(javax.net.ssl.SSLSocket socket, InetSocketAddress remote,
+                          List<java.security.cert.X509Certificate> chain) {
+        ForwardSection f = forward;
+        if (f == null) {
+            DemoGreeter.greet(socket, chain);
+        } else {
+            new TcpRelay(f, relayThreads, relayWatchdog).relay(socket, remote);
+        }
+    }
+
+    private static DemoPki.Layout demoPki(TlsjailConfig config, StateDirectory state) throws StartupException {
+        if (!config.tls().usesDemoPki()) {
+            return null;
+        }
+        try {
+            return DemoPki.ensure(state.demoPki());
+        } catch (IOException | RuntimeException e) {
+            throw new StartupException("cannot create the demo PKI in " + state.demoPki() + ": " + e.getMessage(), e);
+        }
+    }
+
+    static ServerTls loadTls(TlsjailConfig config, DemoPki.Layout demo, InstantSource clock) throws StartupException {
+        TlsSection t = config.tls();
+        KeySource key;
+        TrustSource trust;
+        if (demo != null) {
+            key = KeySource.pem(demo.serverChain(), demo.serverKey());
+            trust = t.clientCa() != null ? trustOf(t) : TrustSource.pemBundle(demo.caCertificate());
+        } else {
+            key = t.keystore() != null ? KeySource.pkcs12(t.keystore(), t.keystorePassword())
+                    : KeySource.pem(t.cert(), t.key());
+            trust = t.clientCa() == null ? null : trustOf(t);
+        }
+        for (Path p : new Path[] {t.key(), t.cert(), t.keystore(), t.clientCa()}) {
+            if (p != null && !java.nio.file.Files.isReadable(p)) {
+                throw new StartupException("tls: cannot read " + p + (java.nio.file.Files.exists(p)
+                        ? " (permission denied for this user)" : " (no such file)"));
+            }
+        }
+        try {
+            TlsSettings settings = new TlsSettings(key, trust, t.protocols(), t.cipherSuites(),
+                    ClientAuth.valueOf(t.clientAuth().name()));
+            return ServerTls.load(settings, clock);
+        } catch (TlsSetupException | IllegalArgumentException e) {
+            throw new StartupException("tls: " + e.getMessage(), e);
+        }
+    }
+
+    private static TrustSource trustOf(TlsSection t) {
+        return t.clientCaIsPkcs12() ? TrustSource.pkcs12(t.clientCa(), t.clientCaPassword())
+                : TrustSource.pemBundle(t.clientCa());
+    }
+
+    static Fail2BanLog openLog(Fail2BanLogSection s, InstantSource clock) throws StartupException {
+        Fail2BanLogConfig c = Fail2BanLogConfig.of(s.path()).withDated(s.trailingTimestamp())
+                .withMode(Fail2BanLogConfig.parseMode(s.modeOctal()));
+        try {
+            return Fail2BanLog.open(c, clock);
+        } catch (IOException | RuntimeException e) {
+            throw new StartupException("fail2ban-log.path " + s.path() + " is not writable by this user ("
+                    + (e instanceof IOException io ? StateDirectory.reason(io) : e.getMessage())
+                    + "); create its directory and give this user write access", e);
+        }
+    }
+
+    int port() {
+        return listener.localAddress().getPort();
+    }
+
+    /** A reload's new front-side settings, loaded and checked but not yet in force. */
+    interface Prepared {
+        void commit();
+    }
+
+    Prepared prepare(TlsjailConfig next, InstantSource clock, StateDirectory state) throws StartupException {
+        DemoPki.Layout nextDemo = demoPki(next, state);
+        ServerTls tls = loadTls(next, nextDemo, clock);
+        Fail2BanLog current = log.current();
+        Fail2BanLogSection ls = next.fail2banLog();
+        boolean sameLog = current.config().file().equals(ls.path()) && current.config().dated() == ls.trailingTimestamp()
+                && current.config().mode().equals(Fail2BanLogConfig.parseMode(ls.modeOctal()));
+        Fail2BanLog newLog = sameLog ? null : openLog(ls, clock);
+        return () -> {
+            listener.updateTls(tls);
+            forward = next.forward();
+            if (newLog != null) {
+                log.swap(newLog).close();
+            }
+        };
+    }
+
+    void reopenLog() {
+        log.current().reopen();
+    }
+
+    void appendStatus(StringBuilder sb) {
+        ListenerStats s = listener.stats();
+        sb.append("connections:     ").append(s.accepted()).append(" accepted, ").append(s.refusedBanned())
+                .append(" refused (banned), ").append(s.refusedOverLimit()).append(" refused (over limit)\n");
+        sb.append("handshakes:      ").append(s.handshakesSucceeded()).append(" ok, ").append(s.handshakesFailed())
+                .append(" failed, ").append(s.handshakesInProgress()).append(" in progress\n");
+        sb.append("log lines lost:  ").append(log.current().dropped() + log.current().failedWrites()).append('\n');
+        ForwardSection f = forward;
+        sb.append("accepted go to:  ").append(f == null ? "demo greeter" : f.target() + " (proxy-protocol "
+                + f.proxyProtocol().yamlName() + ")").append('\n');
+    }
+
+    ListenerStats stats() {
+        return listener.stats();
+    }
+
+    long logLinesLost() {
+        return log.current().dropped() + log.current().failedWrites();
+    }
+
+    void printWelcome(PrintStream out) {
+        if (demo == null) {
+            return;
+        }
+        String host = startConfig.listen().address().isAnyLocalAddress() ? "127.0.0.1"
+                : Addresses.format(startConfig.listen().address());
+        if (host.indexOf(':') >= 0) {
+            host = "[" + host + "]";
+        }
+        String connect = "openssl s_client -connect " + host + ":" + port() + " -CAfile " + demo.caCertificate();
+        out.println();
+        out.println("tlsjail is listening on " + host + ":" + port() + " with a demo PKI in " + demo.caCertificate().getParent());
+        out.println();
+        out.println("With the demo client certificate (succeeds; tlsjail greets you with the certificate's subject):");
+        out.println("  " + connect + " -cert " + demo.clientChain() + " -key " + demo.clientKey() + " -ign_eof </dev/null");
+        out.println();
+        out.println("Without a client certificate (fails; after " + startConfig.jail().maxRetry() + " failures within "
+                + FailDuration.format(startConfig.jail().findTime()) + " the source is banned for "
+                + FailDuration.format(startConfig.jail().banTime()) + " and refused at once):");
+        out.println("  " + connect + " </dev/null");
+        out.println();
+        out.println("Fail2Ban log: " + startConfig.fail2banLog().path());
+        String opts = (startConfig.source() == null ? "" : " --config " + startConfig.source())
+                + " --state-dir " + startConfig.stateDir();
+        out.println("See the bans:  tlsjail banned" + opts);
+        out.println("Lift a ban:    tlsjail unban 127.0.0.1" + opts);
+        out.println("Stop:          tlsjail stop" + opts + "   (or Ctrl-C; bans are kept)");
+        out.println();
+    }
+
+    @Override
+    public void close() {
+        listener.close();
+        relayThreads.shutdownNow();
+        relayWatchdog.shutdownNow();
+        Fail2BanLog l = log.current();
+        try {
+            l.flush(java.time.Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        l.close();
+    }
+
+    /** The listener's observers are fixed at build time; this one lets a reload move the log file. */
+    static final class SwitchableLog implements HandshakeObserver {
+        private volatile Fail2BanLog log;
+
+        SwitchableLog(Fail2BanLog log) {
+            this.log = Objects.requireNonNull(log);
+        }
+
+        Fail2BanLog current() {
+            return log;
+        }
+
+        Fail2BanLog swap(Fail2BanLog next) {
+            Fail2BanLog old = log;
+            log = next;
+            return old;
+        }
+
+        @Override
+        public void onFailure(HandshakeFailure failure, FailureOutcome outcome) {
+            log.onFailure(failure, outcome);
+        }
+    }
+
+    private static java.util.concurrent.ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

@@ -1,0 +1,97 @@
+package org.tlsjail.metrics;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.LongSupplier;
+import org.tlsjail.banengine.BanEngine;
+import org.tlsjail.banengine.BanListener;
+import org.tlsjail.banengine.BanRecord;
+import org.tlsjail.banengine.FailureOutcome;
+import org.tlsjail.listener.HandshakeFailure;
+import org.tlsjail.listener.HandshakeObserver;
+
+/**
+ * Prometheus metrics ({@code metrics.listen}): handshakes by outcome and reason, refused
+ * connections, bans, unbans by cause, active bans, tracked sources, Fail2Ban log lines lost.
+ * Observes the listener and the engine; every callback only increments a counter, as both ask.
+ */
+public final class DaemonMetrics implements HandshakeObserver, BanListener, AutoCloseable {
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter handshakes;
+    private final Counter refused;
+    private final Counter bans;
+    private final Counter unbans;
+    private HTTPServer server;
+
+    /**
+     * @param logLinesLost lines the Fail2Ban log dropped or failed to write, summed since start
+     */
+    public DaemonMetrics(BanEngine engine, LongSupplier logLinesLost) {
+        handshakes = Counter.builder().name("tlsjail_handshakes").help("TLS handshakes by outcome (ok, failed) and failure reason")
+                .labelNames("outcome", "reason").register(registry);
+        refused = Counter.builder().name("tlsjail_refused_connections")
+                .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit)")
+                .labelNames("reason").register(registry);
+        bans = Counter.builder().name("tlsjail_bans").help("Bans made (automatic and manual)").register(registry);
+        unbans = Counter.builder().name("tlsjail_unbans").help("Bans ended, by cause (expired, manual, dropped)")
+                .labelNames("cause").register(registry);
+        GaugeWithCallback.builder().name("tlsjail_active_bans").help("Bans in force now")
+                .callback(cb -> cb.call(engine.stats().activeBans())).register(registry);
+        GaugeWithCallback.builder().name("tlsjail_tracked_sources").help("Sources with failures in their findtime window")
+                .callback(cb -> cb.call(engine.stats().trackedKeys())).register(registry);
+        CounterWithCallback.builder().name("tlsjail_fail2ban_log_lost_lines")
+                .help("Fail2Ban log lines dropped (queue full) or not written (file fault)")
+                .callback(cb -> cb.call(logLinesLost.getAsLong())).register(registry);
+        handshakes.labelValues("ok", "");
+    }
+
+    /** Starts the HTTP endpoint ({@code /metrics}). */
+    public void serve(String host, int port) throws IOException {
+        server = HTTPServer.builder().inetAddress(InetAddress.getByName(host)).port(port).registry(registry).buildAndStart();
+    }
+
+    public int port() {
+        return server == null ? -1 : server.getPort();
+    }
+
+    @Override
+    public void onSuccess(InetSocketAddress remote, List<X509Certificate> peerChain) {
+        handshakes.labelValues("ok", "").inc();
+    }
+
+    @Override
+    public void onFailure(HandshakeFailure failure, FailureOutcome outcome) {
+        handshakes.labelValues("failed", failure.kind().configName()).inc();
+    }
+
+    @Override
+    public void onRefused(InetAddress source, Refusal refusal) {
+        refused.labelValues(refusal.name().toLowerCase(Locale.ROOT).replace('_', '-')).inc();
+    }
+
+    @Override
+    public void onBan(BanRecord ban) {
+        bans.inc();
+    }
+
+    @Override
+    public void onUnban(BanRecord ban, UnbanCause cause) {
+        unbans.labelValues(cause.name().toLowerCase(Locale.ROOT)).inc();
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close();
+        }
+    }
+}
