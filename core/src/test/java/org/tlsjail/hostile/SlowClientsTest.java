@@ -174,6 +174,7 @@ class SlowClientsTest {
             Thread driverThread = new Thread(driver, "slow-client-driver");
             driverThread.start();
             List<Slow> slow = new ArrayList<>(n);
+            long wallT0 = server.clock.millis();
             long t0 = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 SocketChannel ch = SocketChannel.open();
@@ -223,11 +224,19 @@ class SlowClientsTest {
 
             ListenerStats after = server.awaitQuiet(acceptedBefore + n + 1, Duration.ofSeconds(30));
             assertThat(server.log.flush(Duration.ofSeconds(10))).isTrue();
-            long timeoutLines;
+            List<String> timeouts;
             try (var lines = Files.lines(server.logFile(), StandardCharsets.US_ASCII)) {
-                timeoutLines = lines.filter(l -> l.startsWith("TLS error " + FailureKind.HANDSHAKE_TIMEOUT.code() + " ")
-                        && l.contains(": " + FailureKind.HANDSHAKE_TIMEOUT.reason())).count();
+                timeouts = lines.filter(l -> l.startsWith("TLS error " + FailureKind.HANDSHAKE_TIMEOUT.code() + " ")
+                        && l.contains(": " + FailureKind.HANDSHAKE_TIMEOUT.reason())).toList();
             }
+            long timeoutLines = timeouts.size();
+            // when the listener itself logged the timeouts, relative to the first connect (line times are wall clock)
+            List<Long> loggedAt = new ArrayList<>();
+            for (String l : timeouts) {
+                String t = l.substring(l.lastIndexOf('[') + 1, l.length() - 1);
+                loggedAt.add(java.time.OffsetDateTime.parse(t).toInstant().toEpochMilli() - wallT0);
+            }
+            loggedAt.sort(null);
             List<Long> lifetimes = new ArrayList<>();
             for (Slow s : slow) {
                 if (s.closedAt != 0) {
@@ -244,6 +253,8 @@ class SlowClientsTest {
                     + " (timeout %d s); timeout lines in the Fail2Ban log %d; listener after: %s%n", lifetimes.size(), n,
                     at(lifetimes, 0) / 1e9, at(lifetimes, lifetimes.size() / 2) / 1e9, at(lifetimes, lifetimes.size() - 1) / 1e9,
                     TIMEOUT.toSeconds(), timeoutLines, after);
+            System.out.printf("hostile: case 2 (" + mode + ") the listener logged the timeouts %.2f s to %.2f s after the"
+                    + " first connect%n", at(loggedAt, 0) / 1e3, at(loggedAt, loggedAt.size() - 1) / 1e3);
 
             assertThat(during.accepted() - acceptedBefore).as("all slow connections accepted").isEqualTo(n);
             assertThat(legitError).as("legitimate handshake while %d slow clients are open", n).isNull();
