@@ -152,6 +152,9 @@ class GarbageFloodTest {
             ProcessProbe.Snapshot end = settle(before);
             System.out.printf("hostile: case 1 baseline %s, after %s (heap +%.1f MiB)%n", before, end,
                     (end.heap() - before.heap()) / 1048576.0);
+            if (end.heap() - before.heap() > (8L << 20)) {
+                System.out.printf("hostile: case 1 heap grew; live objects:%n%s%n", ProcessProbe.histogram(25));
+            }
             assertThat(end.threads()).as("threads back to baseline").isLessThanOrEqualTo(before.threads() + 2);
             assertThat(end.fds()).as("file descriptors back to baseline").isLessThanOrEqualTo(before.fds() + 4);
             assertThat(end.heap() - before.heap()).as("retained heap back to baseline (16 MiB tolerance)")

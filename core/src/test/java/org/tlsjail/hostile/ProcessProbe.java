@@ -34,6 +34,19 @@ final class ProcessProbe {
         return used;
     }
 
+    /** The top of this JVM's live-object histogram (jcmd GC.class_histogram), for a report when heap grew. */
+    static String histogram(int lines) {
+        try {
+            Process p = new ProcessBuilder("jcmd", Long.toString(ProcessHandle.current().pid()), "GC.class_histogram")
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor();
+            return String.join("\n", out.lines().limit(lines).toList());
+        } catch (java.io.IOException | InterruptedException e) {
+            return "(no histogram: " + e + ")";
+        }
+    }
+
     record Snapshot(int threads, int fds, long heap) {
         @Override
         public String toString() {
