@@ -44,6 +44,9 @@ public final class ConfigLoader {
     static final List<String> DEFAULT_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
     private static final Set<String> KNOWN_PROTOCOLS = Set.of("TLSv1.3", "TLSv1.2");
     private static final int MAX_FILE_BYTES = 1 << 20;
+    /** The listener's failure kinds by their YAML names ({@code listen.weights.<kind>}). */
+    static final List<String> FAILURE_KINDS = java.util.Arrays.stream(org.tlsjail.listener.FailureKind.values())
+            .map(org.tlsjail.listener.FailureKind::configName).toList();
     /** sun_path is 108 bytes on Linux, including the terminating NUL. */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -123,8 +126,44 @@ public final class ConfigLoader {
             m.value("listen");
         }
         m.finish();
+        Object bridge = bridge(source, root.value("bridge"), listen.port());
         root.finish();
-        return new TlsjailConfig(file, listen, tls, jail, log, stateDir, socket, forward, metrics);
+        return new TlsjailConfig(file, listen, tls, jail, log, stateDir, socket, forward, metrics, bridge);
+    }
+
+    /**
+     * {@code bridge:} is the netfilter-bridge module's schema: converted to plain values and
+     * validated by building (not starting) the bridges it enables, so {@code config check} and a
+     * reload catch its mistakes too, with the position of the offending key.
+     */
+    private static Object bridge(String source, Node node, int listenPort) throws ConfigException {
+        if (node == null) {
+            return null;
+        }
+        PlainYaml plain = new PlainYaml(source);
+        Object value = plain.convert(node, "bridge");
+        java.time.InstantSource clock = java.time.InstantSource.system();
+        try {
+            for (org.tlsjail.bridge.HostBanBridge b : org.tlsjail.bridge.HostBanBridges.fromYaml(value,
+                    new org.tlsjail.banengine.BanEngine(JailConfig.defaults(), clock), clock, listenPort)) {
+                b.close();
+            }
+        } catch (IllegalArgumentException e) {
+            String msg = String.valueOf(e.getMessage());
+            String key = msg.split("[ :]", 2)[0];
+            String rest = msg.substring(key.length()).replaceFirst("^[: ]+", "");
+            String k = key;
+            while (!plain.marks().containsKey(k) && k.contains(".")) {
+                k = k.substring(0, k.lastIndexOf('.'));
+            }
+            Mark mark = plain.marks().getOrDefault(k, node.getStartMark());
+            if (!key.startsWith("bridge")) {
+                key = "bridge";
+                rest = msg;
+            }
+            throw YamlSection.at(source, mark, key, rest);
+        }
+        return value;
     }
 
     private static Node compose(String source, String text) throws ConfigException {
@@ -153,8 +192,26 @@ public final class ConfigLoader {
     private static ListenSettings listen(YamlSection s) throws ConfigException {
         InetAddress address = address(s, "address", "127.0.0.1");
         int port = s.integer("port", DEFAULT_PORT, 0, 65535);
+        int backlog = s.integer("backlog", 256, 1, 65535);
+        int perSource = s.integer("max-handshakes-per-source", 8, 1, 100_000);
+        int total = s.integer("max-handshakes-total", 4096, 1, 1_000_000);
+        if (total < perSource) {
+            throw s.error(s.value("max-handshakes-total"), "max-handshakes-total",
+                    "must be at least listen.max-handshakes-per-source (" + perSource + ")");
+        }
+        int threads = s.integer("handshake-threads", 256, 1, 10_000);
+        java.util.Map<String, Integer> weights = new java.util.LinkedHashMap<>();
+        YamlSection w = s.section("weights");
+        for (String kind : FAILURE_KINDS) {
+            if (w.has(kind)) {
+                weights.put(kind, w.integer(kind, 1, 0, 1000));
+            } else {
+                w.value(kind);
+            }
+        }
+        w.finish();
         s.finish();
-        return new ListenSettings(address, port);
+        return new ListenSettings(address, port, backlog, perSource, total, threads, weights);
     }
 
     private static InetAddress address(YamlSection s, String name, String dflt) throws ConfigException {

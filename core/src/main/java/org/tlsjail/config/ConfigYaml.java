@@ -22,6 +22,15 @@ public final class ConfigYaml {
         Map<String, Object> listen = new LinkedHashMap<>();
         listen.put("address", Addresses.format(c.listen().address()));
         listen.put("port", c.listen().port());
+        listen.put("backlog", c.listen().backlog());
+        listen.put("max-handshakes-per-source", c.listen().maxHandshakesPerSource());
+        listen.put("max-handshakes-total", c.listen().maxHandshakesTotal());
+        listen.put("handshake-threads", c.listen().handshakeThreads());
+        Map<String, Object> weights = new LinkedHashMap<>();
+        for (org.tlsjail.listener.FailureKind k : org.tlsjail.listener.FailureKind.values()) {
+            weights.put(k.configName(), c.listen().weights().getOrDefault(k.configName(), 1));
+        }
+        listen.put("weights", weights);
         root.put("listen", listen);
 
         TlsSection t = c.tls();
@@ -84,6 +93,9 @@ public final class ConfigYaml {
         }
         if (c.metrics() != null) {
             root.put("metrics", new LinkedHashMap<>(Map.of("listen", c.metrics().listen())));
+        }
+        if (c.bridge() != null) {
+            root.put("bridge", c.bridge()); // as written: the bridge module fills in its own defaults
         }
         DumperOptions o = new DumperOptions();
         o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);

@@ -21,6 +21,11 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 final class PlainYaml {
     private final Map<String, Mark> marks = new LinkedHashMap<>();
+    private final String source;
+
+    PlainYaml(String source) {
+        this.source = source;
+    }
 
     Object convert(Node node, String path) throws ConfigException {
         return convert(node, path, 0);
@@ -32,18 +37,19 @@ final class PlainYaml {
 
     private Object convert(Node node, String path, int depth) throws ConfigException {
         marks.putIfAbsent(path, node.getStartMark());
+        YamlSection.checkTag(source, path, node);
         if (depth > 10) {
-            throw YamlSection.at("", node.getStartMark(), path, "nested too deeply");
+            throw YamlSection.at(source, node.getStartMark(), path, "nested too deeply");
         }
         if (node instanceof MappingNode m) {
             Map<String, Object> out = new LinkedHashMap<>();
             for (NodeTuple t : m.getValue()) {
                 if (!(t.getKeyNode() instanceof ScalarNode k)) {
-                    throw YamlSection.at("", t.getKeyNode().getStartMark(), path, "keys must be plain names");
+                    throw YamlSection.at(source, t.getKeyNode().getStartMark(), path, "keys must be plain names");
                 }
                 String key = path + "." + k.getValue();
                 if (out.containsKey(k.getValue())) {
-                    throw YamlSection.at("", k.getStartMark(), key, "duplicate key");
+                    throw YamlSection.at(source, k.getStartMark(), key, "duplicate key");
                 }
                 marks.put(key, t.getValueNode().getStartMark());
                 out.put(k.getValue(), convert(t.getValueNode(), key, depth + 1));

@@ -10,10 +10,12 @@ import org.tlsjail.banengine.JailConfig;
  * @param source        the YAML file, or null for the embedded default
  * @param forward       null when accepted connections go to the demo greeter
  * @param metrics       null when metrics are off
+ * @param bridge        the {@code bridge:} section as plain unmodifiable maps/lists/values (already
+ *                      validated by the netfilter-bridge module), or null when absent
  */
 public record TlsjailConfig(Path source, ListenSettings listen, TlsSection tls, JailConfig jail,
                             Fail2BanLogSection fail2banLog, Path stateDir, Path controlSocket,
-                            ForwardSection forward, MetricsSection metrics) {
+                            ForwardSection forward, MetricsSection metrics, Object bridge) {
 
     public Optional<ForwardSection> forwarding() {
         return Optional.ofNullable(forward);

@@ -257,7 +257,7 @@ final class YamlSection {
         return new ConfigException(source, m.getLine() + 1, m.getColumn() + 1, key, problem);
     }
 
-    private static void checkTag(String source, String key, Node n) throws ConfigException {
+    static void checkTag(String source, String key, Node n) throws ConfigException {
         if (!PLAIN_TAGS.contains(n.getTag())) {
             throw error(source, n, key.isEmpty() ? null : key, "YAML tags such as " + safe(n.getTag().getValue())
                     + " are not allowed");

@@ -20,6 +20,9 @@ import org.tlsjail.banengine.EngineStats;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.banengine.SourceKey;
+import org.tlsjail.bridge.BridgeStartException;
+import org.tlsjail.bridge.HostBanBridge;
+import org.tlsjail.bridge.HostBanBridges;
 import org.tlsjail.config.ConfigException;
 import org.tlsjail.config.TlsjailConfig;
 import org.tlsjail.metrics.DaemonMetrics;
@@ -48,10 +51,13 @@ public final class Daemon {
 
     private volatile TlsjailConfig config;
     private StateDirectory state;
+    private boolean ownsPortFile;
+    private volatile boolean started;
     private BanEngine engine;
     private BanJournal journal;
     private ControlServer control;
     private volatile TlsFront front;
+    private volatile List<HostBanBridge> bridges = List.of();
     private DaemonMetrics metrics;
 
     private Daemon(TlsjailConfig config, ConfigSource source) {
@@ -85,6 +91,10 @@ public final class Daemon {
             throw new StartupException("cannot open control socket " + config.controlSocket() + ": " + e.getMessage(), e);
         }
         closeables.add(control);
+        // Only now is this daemon the state-dir's owner: a port file left by a kill -9 must not be
+        // mistaken for this run's (and a second daemon refused above must not delete the first's).
+        state.removePort();
+        ownsPortFile = true;
 
         engine = new BanEngine(config.jail(), clock);
         try {
@@ -115,6 +125,9 @@ public final class Daemon {
             closeables.add(metrics);
             LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
         }
+        bridges = startBridges(config);
+        closeables.add(() -> stopBridges(bridges));
+        observers.add(new BridgeFailureFeed(() -> bridges));
         front = TlsFront.open(config, state, engine, clock, observers);
         closeables.add(front);
         try {
@@ -123,12 +136,52 @@ public final class Daemon {
             throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
         }
         installSignals();
-        LOG.info("tlsjail listening on {}:{} ({}), jail maxretry {} findtime {} bantime {}",
+        LOG.info("tlsjail listening on {}:{}, config {}, jail maxretry {} findtime {} bantime {}",
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
                 config.jail().maxRetry(), FailDuration.format(config.jail().findTime()),
                 FailDuration.format(config.jail().banTime()));
         front.printWelcome(out);
         out.flush();
+        started = true;
+    }
+
+    /**
+     * Creates and starts the bridges {@code bridge:} enables (each registers itself on the engine
+     * and catches up with the active bans). All or none: on failure the started ones are closed.
+     */
+    private List<HostBanBridge> startBridges(TlsjailConfig c) throws StartupException {
+        if (c.bridge() == null) {
+            return List.of();
+        }
+        List<HostBanBridge> created;
+        try {
+            created = HostBanBridges.fromYaml(c.bridge(), engine, clock, c.listen().port());
+        } catch (IllegalArgumentException e) {
+            throw new StartupException(e.getMessage(), e);
+        }
+        List<HostBanBridge> started = new ArrayList<>();
+        try {
+            for (HostBanBridge b : created) {
+                b.startOn(engine);
+                started.add(b);
+                LOG.info("bridge started: {}", b.status().name());
+            }
+        } catch (BridgeStartException | IllegalStateException e) {
+            stopBridges(started);
+            throw new StartupException("bridge: " + e.getMessage(), e);
+        }
+        return List.copyOf(started);
+    }
+
+    private void stopBridges(List<HostBanBridge> list) {
+        for (HostBanBridge b : list) {
+            engine.removeListener(b);
+            try {
+                b.close();
+            } catch (RuntimeException e) {
+                LOG.warn("error while stopping bridge {}: {}", b.status().name(), e.toString());
+            }
+        }
     }
 
     private void installSignals() {
@@ -177,12 +230,14 @@ public final class Daemon {
                 }
             }
             closeables.clear();
-            if (state != null) {
+            if (ownsPortFile) {
                 state.removePort();
             }
             stopped.countDown();
         }
-        LOG.info("tlsjail stopped");
+        if (started) {
+            LOG.info("tlsjail stopped");
+        }
     }
 
     record ReloadResult(boolean ok, String message) {
@@ -220,8 +275,22 @@ public final class Daemon {
             } catch (StartupException e) {
                 return new ReloadResult(false, e.getMessage());
             }
+            List<HostBanBridge> oldBridges = bridges;
+            List<HostBanBridge> newBridges = null;
+            if (!java.util.Objects.equals(next.bridge(), current.bridge())) {
+                try {
+                    // New bridges run alongside the old ones for a moment; both only mirror bans.
+                    newBridges = startBridges(next);
+                } catch (StartupException e) {
+                    return new ReloadResult(false, e.getMessage());
+                }
+            }
             engine.reconfigure(next.jail());
             prepared.commit();
+            if (newBridges != null) {
+                bridges = newBridges;
+                stopBridges(oldBridges);
+            }
             config = next;
             String msg = "reloaded " + next.sourceName() + ": maxretry " + next.jail().maxRetry() + ", findtime "
                     + FailDuration.format(next.jail().findTime()) + ", bantime " + FailDuration.format(next.jail().banTime());
@@ -257,6 +326,9 @@ public final class Daemon {
         sb.append("bans total:      ").append(s.bans()).append('\n');
         sb.append("unbans total:    ").append(s.unbans()).append('\n');
         front.appendStatus(sb);
+        for (HostBanBridge b : bridges) {
+            sb.append("bridge:          ").append(b.status().summary()).append('\n');
+        }
         return sb.toString();
     }
 

@@ -37,9 +37,7 @@ final class StateDirectory {
             throw new StartupException("state directory " + dir + " is not writable by this user (" + reason(e)
                     + "); fix its owner/permissions or choose another state-dir");
         }
-        StateDirectory state = new StateDirectory(dir);
-        state.removePort(); // left by a kill -9; a stale port must not be mistaken for this run's
-        return state;
+        return new StateDirectory(dir);
     }
 
     Path path() {

@@ -22,6 +22,7 @@ import org.tlsjail.config.TlsSection;
 import org.tlsjail.config.TlsjailConfig;
 import org.tlsjail.fail2banlog.Fail2BanLog;
 import org.tlsjail.fail2banlog.Fail2BanLogConfig;
+import org.tlsjail.listener.FailureKind;
 import org.tlsjail.listener.HandshakeFailure;
 import org.tlsjail.listener.HandshakeObserver;
 import org.tlsjail.listener.ListenerConfig;
@@ -71,10 +72,7 @@ final class TlsFront implements AutoCloseable {
         ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(threads("tlsjail-relay-idle-"));
         TlsFront[] self = new TlsFront[1];
         TlsListener.Builder b = TlsListener.builder(tls, engine, (socket, remote, chain) -> self[0].accepted(socket, remote, chain))
-                .config(ListenerConfig.builder()
-                        .bind(config.listen().socketAddress())
-                        .handshakeTimeout(config.tls().handshakeTimeout())
-                        .build())
+                .config(listenerConfig(config))
                 .clock(clock)
                 .observer(log);
         observers.forEach(b::observer);
@@ -97,6 +95,18 @@ final class TlsFront implements AutoCloseable {
             throw new StartupException("cannot listen on " + where + ": " + e.getMessage(), e);
         }
         return self[0];
+    }
+
+    static ListenerConfig listenerConfig(TlsjailConfig config) {
+        ListenerConfig.Builder lb = ListenerConfig.builder()
+                .bind(config.listen().socketAddress())
+                .backlog(config.listen().backlog())
+                .maxHandshakesPerSource(config.listen().maxHandshakesPerSource())
+                .maxHandshakesTotal(config.listen().maxHandshakesTotal())
+                .handshakeThreads(config.listen().handshakeThreads())
+                .handshakeTimeout(config.tls().handshakeTimeout());
+        config.listen().weights().forEach((kind, w) -> lb.weight(FailureKind.fromConfigName(kind), w));
+        return lb.build();
     }
 
     private void accepted(javax.net.ssl.SSLSocket socket, InetSocketAddress remote,

@@ -274,6 +274,14 @@ public final class TlsListener implements AutoCloseable {
 
     /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
     private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first, FirstFlightGate.Exit exit) {
+        if (engine.isBanned(source)) {
+            // banned while this connection waited for its ClientHello: typically the attacker's
+            // previous handshake, whose failure was recorded after the client saw the alert and
+            // reconnected. Refuse it like any banned source: no TLS work, no log line.
+            release(raw, source);
+            refuse(raw, source, HandshakeObserver.Refusal.BANNED);
+            return;
+        }
         InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
         ServerTls current = tls;
         Attempt attempt = new Attempt();
@@ -296,6 +304,9 @@ public final class TlsListener implements AutoCloseable {
             WireObservation wire = new WireObservation();
             ObservedSocket observed = new ObservedSocket(raw, wire);
             raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs));
+            // a handshake is several small flights each way: Nagle plus delayed ACKs would add
+            // ~40 ms per round trip (measured in bench/); the application's writes are framed by TLS
+            raw.setTcpNoDelay(true);
             wire.inbound.scan(first, 0, first.length); // the gate read these on BC's behalf
             if (exit == FirstFlightGate.Exit.TIMEOUT || exit == FirstFlightGate.Exit.RESET) {
                 failed(source, FailureClassifier.failure(remote, exit == FirstFlightGate.Exit.TIMEOUT

@@ -43,12 +43,18 @@ public final class ServerTls {
      * scanners probing all day that floods stderr. Kept in a static field because JUL holds
      * loggers weakly (a level set on a collected logger is lost).
      */
-    private static final java.util.logging.Logger BC_JSSE_LOG = quietBcJsse();
+    private static final java.util.logging.Logger BC_JSSE_LOG = quiet("org.bouncycastle.jsse", java.util.logging.Level.WARNING);
+    /**
+     * BC reads the JDK's {@code jdk.certpath.disabledAlgorithms} and warns at every start about the
+     * entries it cannot parse (JDK-only syntax): noise an operator can do nothing about.
+     */
+    private static final java.util.logging.Logger BC_CONSTRAINTS_LOG =
+            quiet("org.bouncycastle.jsse.provider.DisabledAlgorithmConstraints", java.util.logging.Level.SEVERE);
 
-    private static java.util.logging.Logger quietBcJsse() {
-        java.util.logging.Logger l = java.util.logging.Logger.getLogger("org.bouncycastle.jsse");
+    private static java.util.logging.Logger quiet(String name, java.util.logging.Level level) {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger(name);
         if (l.getLevel() == null) {
-            l.setLevel(java.util.logging.Level.WARNING);
+            l.setLevel(level);
         }
         return l;
     }

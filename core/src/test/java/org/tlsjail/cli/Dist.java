@@ -162,6 +162,17 @@ final class Dist {
         return lines;
     }
 
+    /**
+     * The one error line of a failed command ("tlsjail: ..."); operational log lines may precede it
+     * on stderr, but there must be exactly one error line and no stack trace.
+     */
+    static String errorLine(Result r) {
+        List<String> errors = r.err().lines().filter(l -> l.startsWith("tlsjail: ")).toList();
+        assertThat(errors).as("stderr:\n%s", r.err()).hasSize(1);
+        assertThat(r.err()).doesNotContain("Exception in thread").doesNotContain("\tat ");
+        return errors.get(0);
+    }
+
     static boolean isRoot() {
         return "root".equals(System.getProperty("user.name"));
     }

@@ -27,7 +27,11 @@ class TlsjailDaemonIT {
     @Test
     void quickstartGreetsTheDemoClientBansTheThirdFailureAndUnbanLetsItIn() throws Exception {
         Path state = work.resolve("tlsjail-state");
-        Path cfg = config("listen: {port: 0}\n");
+        int metricsPort;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            metricsPort = free.getLocalPort();
+        }
+        Path cfg = config("listen: {port: 0}\nmetrics: {listen: \"127.0.0.1:" + metricsPort + "\"}\n");
         try (Dist.Daemon d = Dist.start(work, state, "--config", cfg.toString())) {
             String welcome = d.stdout();
             Path demo = state.resolve("demo-pki");
@@ -59,6 +63,20 @@ class TlsjailDaemonIT {
             Dist.Result json = tlsjail(work, "banned", "--json", "--config", cfg.toString());
             assertThat(json.out()).contains("\"source\":\"" + source + "\"");
             assertThat(tlsjail(work, "status", "--config", cfg.toString()).out()).contains("active bans:     1");
+            String metrics = new String(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics").toURL()
+                    .openStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(metrics)
+                    .contains("tlsjail_handshakes_total{outcome=\"failed\",reason=\"no-certificate\"} 3.0")
+                    .contains("tlsjail_refused_connections_total{reason=\"banned\"} 1.0")
+                    .contains("tlsjail_bans_total 1.0")
+                    .contains("tlsjail_active_bans 1.0");
+
+            // A second daemon on the same state-dir is refused and leaves the first one's files alone.
+            Dist.Result second = tlsjail(work, "run", "--config", cfg.toString());
+            assertThat(second.exit()).isEqualTo(1);
+            assertThat(Dist.errorLine(second)).contains("already running");
+            assertThat(Files.readString(state.resolve("tlsjail.port")).strip()).isEqualTo(Integer.toString(d.port));
+            assertThat(tlsjail(work, "status", "--config", cfg.toString()).exit()).isZero();
 
             Dist.Result unban = tlsjail(work, "unban", source, "--config", cfg.toString());
             assertThat(unban.exit()).as(unban.all()).isZero();
@@ -157,7 +175,7 @@ class TlsjailDaemonIT {
         String[][] cases = {
             {"listen:\n  port: 0\n   x: [\n", ":4:5: malformed YAML: mapping values are not allowed here"},
             {"listen: {port: 0}\njail:\n  maxretyr: 3\n", ":4:3: jail.maxretyr: unknown key"},
-            {"listen: {port: 0}\njail:\n  bantime: 1 hour\n", ":4:12: jail.bantime:"},
+            {"listen: {port: 0}\njail:\n  bantime: 1 fortnight\n", ":4:12: jail.bantime:"},
         };
         for (String[] c : cases) {
             Path cfg = config("state-dir: state\n" + c[0]);
@@ -182,16 +200,20 @@ class TlsjailDaemonIT {
             Path cfg = config("state-dir: state\nlisten: {port: " + taken.getLocalPort() + "}\n");
             Dist.Result r = tlsjail(work, "run", "--config", cfg.toString());
             assertThat(r.exit()).isEqualTo(1);
-            assertThat(r.err()).contains("already in use");
+            assertThat(Dist.errorLine(r)).contains("already in use");
         }
         Path cfg = config("listen: {port: 0}\ntls:\n  key: missing.key\n  cert: missing.pem\n  client-ca: ca.pem\n");
         Dist.Result r = tlsjail(work, "run", "--config", cfg.toString(), "--state-dir", state.toString());
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).contains("missing.key").contains("no such file");
+        assertThat(Dist.errorLine(r)).contains("missing.key").contains("no such file");
         Path cfg2 = config("listen: {port: 0}\nfail2ban-log: {path: /proc/tlsjail-cannot-write-here.log}\n");
         Dist.Result r2 = tlsjail(work, "run", "--config", cfg2.toString(), "--state-dir", state.toString());
         assertThat(r2.exit()).isEqualTo(1);
-        assertThat(r2.err()).contains("fail2ban-log.path /proc/tlsjail-cannot-write-here.log");
+        assertThat(Dist.errorLine(r2)).contains("fail2ban-log.path /proc/tlsjail-cannot-write-here.log");
+        Path cfg3 = config("listen: {port: 0}\nbridge:\n  fail2ban: {enabled: true, socket: " + work.resolve("no-f2b.sock") + "}\n");
+        Dist.Result r3 = tlsjail(work, "run", "--config", cfg3.toString(), "--state-dir", state.toString());
+        assertThat(r3.exit()).as(r3.all()).isEqualTo(1);
+        assertThat(Dist.errorLine(r3)).startsWith("tlsjail: bridge: ").contains("no-f2b.sock");
     }
 
     @Test

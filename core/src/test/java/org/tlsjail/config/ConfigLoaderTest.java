@@ -205,4 +205,28 @@ class ConfigLoaderTest {
         assertThat(c.fail2banLog().path()).isEqualTo(Path.of("/opt/os4x/tmp/fail2ban.log"));
         assertThat(c.tls().usesDemoPki()).isFalse();
     }
+
+    @Test
+    void bridgeSectionIsValidatedByTheBridgeModuleWithPositions() throws Exception {
+        ConfigException e = error("bridge:\n  fail2ban:\n    enabled: true\n    jial: os4x\n");
+        assertThat(e.key()).startsWith("bridge.fail2ban");
+        assertThat(e.line()).isEqualTo(4);
+        ConfigException port = error("bridge:\n  nftables:\n    enabled: true\n    port: many\n");
+        assertThat(port.key()).isEqualTo("bridge.nftables.port");
+        assertThat(port.line()).isEqualTo(4);
+        assertThat(port.column()).isEqualTo(11);
+        assertThat(error("bridge:\n  nftables: !!java.io.File {}\n").getMessage()).containsIgnoringCase("tag");
+        TlsjailConfig c = load("bridge:\n  fail2ban: {enabled: true, jail: os4x, timeout: 5}\n");
+        assertThat(c.bridge()).isInstanceOf(java.util.Map.class);
+        assertThat(ConfigYaml.render(c)).contains("jail: os4x");
+    }
+
+    @Test
+    void listenWeightsAndHandshakeLimits() throws Exception {
+        TlsjailConfig c = load("listen:\n  max-handshakes-per-source: 4\n  weights: {unexpected-eof: 0, no-certificate: 2}\n");
+        assertThat(c.listen().maxHandshakesPerSource()).isEqualTo(4);
+        assertThat(c.listen().weights()).containsEntry("unexpected-eof", 0).containsEntry("no-certificate", 2);
+        ConfigException e = error("listen:\n  weights:\n    unexpected-eff: 0\n");
+        assertThat(e.getMessage()).contains(":3:5: listen.weights.unexpected-eff: unknown key");
+    }
 }

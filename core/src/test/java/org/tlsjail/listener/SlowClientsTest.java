@@ -74,4 +74,35 @@ class SlowClientsTest {
             }
         }
     }
+
+    @Test
+    void aSourceBannedWhileItsClientHelloIsOnTheWayGetsNoTlsWork() throws Exception {
+        DemoPki.Layout pki = DemoPki.ensure(dir);
+        TlsSettings settings = TlsSettings.of(KeySource.pem(pki.serverChain(), pki.serverKey()),
+                TrustSource.pemBundle(pki.caCertificate()));
+        BanEngine engine = new BanEngine(JailConfig.defaults(), InstantSource.system());
+        try (TlsListener listener = TlsListener.builder(ServerTls.load(settings, InstantSource.system()), engine,
+                        (socket, remote, chain) -> { })
+                .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0)).build())
+                .build().start();
+             Socket s = new Socket()) {
+            s.bind(new InetSocketAddress("127.0.1.120", 0));
+            s.connect(listener.localAddress());
+            // accepted and admitted; now the attacker's previous failure bans it (as in a race)
+            engine.ban(InetAddress.getByName("127.0.1.120"), Duration.ofMinutes(5), "test");
+            s.getOutputStream().write(Peers.clientHello());
+            s.getOutputStream().flush();
+            s.setSoTimeout(20_000);
+            int firstByte;
+            try {
+                firstByte = s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                firstByte = -2; // RST
+            }
+            assertThat(firstByte).as("no ServerHello, only a reset or a close").isLessThan(0);
+            ListenerStats stats = listener.stats();
+            assertThat(stats.refusedBanned()).isEqualTo(1);
+            assertThat(stats.handshakesFailed()).isZero();
+        }
+    }
 }

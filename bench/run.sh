@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds what the benchmarks need and runs them all, writing bench/report.md
+# (bench/report-smoke.md with --smoke: tiny sizes, under a minute, for CI).
+#   bench/run.sh [--smoke]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=()
+report=bench/report.md
+if [[ "${1:-}" == "--smoke" ]]; then
+    smoke=(--smoke)
+    report=bench/target/report-smoke.md
+elif [[ $# -gt 0 ]]; then
+    echo "usage: bench/run.sh [--smoke]" >&2
+    exit 2
+fi
+
+# The engine and the listener are built from this tree; their tests are not this script's job.
+mvn -B -q -pl bench -am package -DskipTests
+cp="bench/target/classes:$(cat bench/target/bench-classpath.txt)"
+
+exec java -Xmx1g -cp "$cp" org.tlsjail.bench.BenchMain "${smoke[@]}" \
+    --report "$report" --work bench/target/bench-work

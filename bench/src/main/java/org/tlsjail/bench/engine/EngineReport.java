@@ -1,0 +1,82 @@
+package org.tlsjail.bench.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.tlsjail.bench.engine.EngineBenchmarks.Figure;
+import org.tlsjail.bench.report.RatioRow;
+import org.tlsjail.bench.report.ReportPart;
+
+/** The engine's JMH figures as ratios against ConcurrentHashMap.get, and as a table. */
+public final class EngineReport implements ReportPart {
+    /** Below this gc.alloc.rate.norm counts as no allocation (JMH's own bookkeeping shows as ~0.0x B/op). */
+    static final double NO_ALLOCATION = 1.0;
+    static final double IS_BANNED_TARGET = 1.5;
+
+    private final List<Figure> figures;
+
+    public EngineReport(List<Figure> figures) {
+        this.figures = figures;
+    }
+
+    @Override
+    public List<RatioRow> ratios() {
+        List<RatioRow> rows = new ArrayList<>();
+        for (String family : List.of("v4", "v6")) {
+            for (String bans : figures.stream().map(f -> f.param("bans")).filter(b -> !b.isEmpty()).distinct().sorted().toList()) {
+                for (String kind : List.of("Miss", "Hit")) {
+                    Optional<Figure> engine = find("engine" + kind, bans, family);
+                    Optional<Figure> map = find("map" + kind, bans, family);
+                    if (engine.isPresent() && map.isPresent()) {
+                        double ratio = engine.get().score() / map.get().score();
+                        rows.add(new RatioRow(String.format(Locale.ROOT, "`isBanned` %s, IPv%s, %s bans: time vs `ConcurrentHashMap.get`",
+                                kind.toLowerCase(Locale.ROOT), family.substring(1), bans),
+                                String.format(Locale.ROOT, "%.2fx (%.1f vs %.1f ns)", ratio, engine.get().score(), map.get().score()),
+                                "<= 1.5x", ratio <= IS_BANNED_TARGET));
+                    }
+                }
+                find("engineMiss", bans, family).ifPresent(f -> rows.add(new RatioRow(
+                        String.format(Locale.ROOT, "`isBanned` miss, IPv%s, %s bans: allocation", family.substring(1), bans),
+                        String.format(Locale.ROOT, "%.2f B/op", f.allocPerOp()), "0 B/op",
+                        Double.isNaN(f.allocPerOp()) ? null : f.allocPerOp() < NO_ALLOCATION)));
+            }
+        }
+        find("systemClockMillis", "", "").ifPresent(f -> rows.add(new RatioRow(
+                "One read of `InstantSource.system().millis()` (done by `isBanned` on a hit only)",
+                String.format(Locale.ROOT, "%.1f ns", f.score()), null, null)));
+        Optional<Figure> one = find("spray1Thread", "", "");
+        Optional<Figure> two = find("spray2Threads", "", "");
+        if (one.isPresent() && two.isPresent()) {
+            rows.add(new RatioRow("`recordFailure` spray, 2 threads vs 1 thread (throughput)",
+                    String.format(Locale.ROOT, "%.2fx (%,.0f vs %,.0f failures/s)", two.get().score() / one.get().score(),
+                            two.get().score(), one.get().score()), null, null));
+        }
+        return rows;
+    }
+
+    @Override
+    public String details() {
+        StringBuilder sb = new StringBuilder("### Ban engine (JMH, 1 fork, `-prof gc`)\n\n");
+        sb.append("| Benchmark | IP | Bans | Threads | Score | ± 99.9% | Unit | Allocated B/op |\n");
+        sb.append("|---|---|---|---|---|---|---|---|\n");
+        for (Figure f : figures) {
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %,.2f | %,.2f | %s | %.1f |%n",
+                    f.benchmark(), f.param("family"), f.param("bans"), f.threads(), f.score(),
+                    Double.isNaN(f.error()) ? 0 : f.error(), f.unit(), f.allocPerOp()));
+        }
+        sb.append("\n`engine*` is `BanEngine.isBanned`, `map*` a `ConcurrentHashMap<InetAddress, Long>` holding the same bans, "
+                + "probed with the same `InetAddress` objects (4096 probes, cycled). `spray*` is `recordFailure` from a "
+                + "never-seen source each call (the tracker is full after warm-up, so every call also evicts); "
+                + "`addressOnly` is the cost of building that `InetAddress`, included in `spray*`. `systemClockMillis` is one "
+                + "read of the clock the engine uses in production.\n");
+        return sb.toString();
+    }
+
+    private Optional<Figure> find(String method, String bans, String family) {
+        return figures.stream()
+                .filter(f -> f.benchmark().endsWith("." + method))
+                .filter(f -> f.param("bans").equals(bans) && f.param("family").equals(family))
+                .findFirst();
+    }
+}

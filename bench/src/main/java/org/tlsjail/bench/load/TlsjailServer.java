@@ -1,0 +1,57 @@
+package org.tlsjail.bench.load;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import org.tlsjail.banengine.BanEngine;
+import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.fail2banlog.Fail2BanLog;
+import org.tlsjail.fail2banlog.Fail2BanLogConfig;
+import org.tlsjail.listener.ListenerConfig;
+import org.tlsjail.listener.TlsListener;
+import org.tlsjail.tls.KeySource;
+import org.tlsjail.tls.ServerTls;
+import org.tlsjail.tls.TlsSettings;
+import org.tlsjail.tls.TrustSource;
+
+/**
+ * tlsjail's real listener as a server under test: the bench keys, client certificate required,
+ * its ban engine (jail defaults but {@code maxretry}) with the sweeper running, and its Fail2Ban
+ * log. The application handler reads one byte and answers {@code ok}, like the minimal servers.
+ *
+ * @param maxRetry    the jail's maxretry (a very large value turns in-process banning off)
+ * @param banned      sources banned before the listener starts
+ * @param fail2banLog where the listener writes its Fail2Ban log
+ */
+record TlsjailServer(int maxRetry, LoopbackSources banned, Path fail2banLog) {
+
+    /** Builds and starts the listener on 127.0.0.1, an ephemeral port; never returns until exit. */
+    TlsListener start(BenchPki pki) throws IOException {
+        InstantSource clock = InstantSource.system();
+        BanEngine engine = new BanEngine(JailConfig.builder().maxRetry(maxRetry).build(), clock);
+        engine.startSweeper();
+        if (banned != null) {
+            for (int i = 0; i < banned.size(); i++) {
+                engine.ban(banned.get(i), Duration.ofHours(10), "bench");
+            }
+        }
+        Fail2BanLog log = Fail2BanLog.open(Fail2BanLogConfig.of(fail2banLog.toAbsolutePath()), clock);
+        ServerTls tls = ServerTls.load(TlsSettings.of(KeySource.pkcs12(pki.serverP12(), BenchPki.PASSWORD),
+                TrustSource.pemBundle(pki.caPem())), clock);
+        return TlsListener.builder(tls, engine, (socket, remote, chain) -> {
+            if (socket.getInputStream().read() >= 0) {
+                socket.getOutputStream().write("ok\n".getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+            }
+        })
+                .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                        .backlog(ServerMain.BACKLOG).build())
+                .observer(log)
+                .build()
+                .start();
+    }
+}

@@ -1,2 +1,0 @@
-/** placeholder until the module's first classes land */
-package org.tlsjail.bench;
