@@ -226,6 +226,25 @@ public final class TlsListener implements AutoCloseable {
     private void afterFirstFlight(SocketChannel ch, InetAddress source, long acceptedAt, byte[] first,
                                   FirstFlightGate.Exit exit) {
         Socket s = ch.socket();
+        FailureKind settled = settledAtTheGate(first, exit);
+        if (settled != null) {
+            // Known without TLS (timed out, reset, ended, not TLS): settled here, without a thread
+            // and a timer. Thousands of slow clients time out in the same instant; handed to the
+            // pool one by one, they were cut up to seconds after their timeout.
+            if (engine.isBanned(source)) {
+                release(s, source); // banned while it waited: refused, as in handshake()
+                refuse(s, source, HandshakeObserver.Refusal.BANNED);
+                return;
+            }
+            try {
+                failed(source, FailureClassifier.failure((InetSocketAddress) s.getRemoteSocketAddress(), settled,
+                        clock.instant()));
+            } finally {
+                release(s, source);
+                closeQuietly(s);
+            }
+            return;
+        }
         try {
             handshakes.execute(() -> handshake(s, source, acceptedAt, first, exit));
         } catch (RejectedExecutionException e) {
@@ -234,6 +253,21 @@ public final class TlsListener implements AutoCloseable {
             }
             refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
         }
+    }
+
+    /** The failure a connection leaving the gate has already met, or null if it needs a TLS handshake. */
+    private static FailureKind settledAtTheGate(byte[] first, FirstFlightGate.Exit exit) {
+        if (exit == FirstFlightGate.Exit.TIMEOUT) {
+            return FailureKind.HANDSHAKE_TIMEOUT;
+        }
+        if (exit == FirstFlightGate.Exit.RESET) {
+            return FailureKind.CONNECTION_RESET;
+        }
+        FailureKind early = FailureClassifier.judgePrefix(first, Math.min(first.length, FailureClassifier.PEEK));
+        if (early == null && exit == FirstFlightGate.Exit.EOF) {
+            return FailureKind.UNEXPECTED_EOF; // a TLS record cut short by the client
+        }
+        return early;
     }
 
     /** Resets the connection (SO_LINGER 0: RST, nothing written), counts and tells observers. */
