@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.JailConfig;
@@ -141,10 +140,6 @@ class SlowClientsTest {
      * the server do its half of the handshake and then wait for the client.
      */
     @Test
-    @Disabled("bug: past the first-flight gate handshakes queue for a fixed pool; 2,000 clients stalling after a"
-            + " whole ClientHello hold every thread, the partner's handshake times out in the queue and is logged"
-            + " against the partner; queued handshakes whose time is over still do the TLS work (lifetimes up to 5x"
-            + " the timeout)")
     void clientsStallingAfterTheirClientHelloAreCutAtTheTimeoutWhileALegitimateClientIsServed() throws Exception {
         run(true);
     }
