@@ -52,16 +52,22 @@ public final class HostBanBridges {
                 throw new IllegalArgumentException("bridge." + k + ": unknown option (expected fail2ban or nftables)");
             }
         }
+        // A disabled section is validated all the same: a mistake must show when it is made,
+        // not months later when someone sets enabled: true.
         if (bridge.get("fail2ban") != null) {
             Map<?, ?> f = section(bridge.get("fail2ban"), "bridge.fail2ban", FAIL2BAN_KEYS);
-            if (bool(f, "enabled", "bridge.fail2ban", false)) {
-                out.add(new Fail2BanBridge(fail2ban(f), engine::banned, clock));
+            boolean enabled = bool(f, "enabled", "bridge.fail2ban", false);
+            Fail2BanBridgeConfig c = fail2ban(f);
+            if (enabled) {
+                out.add(new Fail2BanBridge(c, engine::banned, clock));
             }
         }
         if (bridge.get("nftables") != null) {
             Map<?, ?> n = section(bridge.get("nftables"), "bridge.nftables", NFTABLES_KEYS);
-            if (bool(n, "enabled", "bridge.nftables", false)) {
-                out.add(new NftablesBridge(nftables(n, listenerPort), engine::banned, clock));
+            boolean enabled = bool(n, "enabled", "bridge.nftables", false);
+            NftablesBridgeConfig c = nftables(n, listenerPort);
+            if (enabled) {
+                out.add(new NftablesBridge(c, engine::banned, clock));
             }
         }
         return out;

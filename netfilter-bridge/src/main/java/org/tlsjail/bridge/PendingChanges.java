@@ -70,14 +70,23 @@ public final class PendingChanges<K, V> {
      * accepted is lost to a transient failure.
      */
     public synchronized void putBack(List<Map.Entry<K, V>> changes) {
+        putBack(changes, (putBack, queued) -> queued);
+    }
+
+    /**
+     * Puts back changes that could not be applied; where a change for the same key was queued
+     * meanwhile, {@code merge(putBack, queued)} decides what stays queued. Needed where the newer
+     * change does not include the older one (counted attempts: both must reach the backend).
+     * Put-back changes keep their place ahead of the rest, as in {@link #putBack(List)}.
+     */
+    public synchronized void putBack(List<Map.Entry<K, V>> changes, BinaryOperator<V> merge) {
         if (changes.isEmpty()) {
             return;
         }
         LinkedHashMap<K, V> merged = new LinkedHashMap<>();
         for (Map.Entry<K, V> e : changes) {
-            if (!queue.containsKey(e.getKey())) {
-                merged.put(e.getKey(), e.getValue());
-            }
+            V queued = queue.remove(e.getKey());
+            merged.put(e.getKey(), queued == null ? e.getValue() : merge.apply(e.getValue(), queued));
         }
         merged.putAll(queue);
         queue.clear();

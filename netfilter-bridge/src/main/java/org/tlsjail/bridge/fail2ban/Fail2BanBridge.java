@@ -321,10 +321,22 @@ public final class Fail2BanBridge implements HostBanBridge {
                     // the server has counted these already: resend only the rest
                     rest.set(0, Map.entry(e.getKey(), new Attempts(a.count() - attemptsSent, a.reason())));
                 }
-                pending.putBack(rest);
+                pending.putBack(rest, Fail2BanBridge::mergePutBack);
                 throw ex;
             }
         }
+    }
+
+    /**
+     * A change that failed to reach the server meets one queued for the same address meanwhile.
+     * Ban and unban: the newer one states the wanted end state. Attempts: the server has counted
+     * neither batch, so both counts go out (the newer reason is kept).
+     */
+    static Change mergePutBack(Change putBack, Change queued) {
+        if (putBack instanceof Attempts a && queued instanceof Attempts b) {
+            return new Attempts(Math.min(MAX_ATTEMPTS_PER_ADDRESS, a.count() + b.count()), b.reason());
+        }
+        return queued;
     }
 
     private void applyOne(String address, Change change) throws IOException {
