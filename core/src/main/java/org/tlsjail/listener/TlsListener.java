@@ -19,10 +19,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -56,6 +56,8 @@ import org.tlsjail.tls.ServerTls;
  */
 public final class TlsListener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TlsListener.class);
+    /** Handshake threads allowed beyond max-handshakes-total: threads between a slot's release and idling. */
+    private static final int HANDSHAKE_THREAD_SLACK = 16;
 
     private final BanEngine engine;
     private final ConnectionHandler handler;
@@ -110,8 +112,15 @@ public final class TlsListener implements AutoCloseable {
         ss.socket().setReuseAddress(true);
         ss.bind(config.bind(), config.backlog());
         server = ss;
-        handshakes = new ThreadPoolExecutor(config.handshakeThreads(), config.handshakeThreads(), 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(config.maxHandshakesTotal()), threads("tlsjail-handshake-"));
+        // A handshake past the first-flight gate blocks its thread while it waits for the client, so
+        // it gets a thread at once, never a place in a queue: with a queue, clients that sent a
+        // whole ClientHello and then stalled held every thread, and a partner's handshake waited in
+        // the queue until its own timeout (and was logged and counted as the partner's failure).
+        // The admission cap bounds the threads; the slack covers threads still finishing a
+        // handshake whose slot was already released.
+        handshakes = new ThreadPoolExecutor(Math.min(config.handshakeThreads(), config.maxHandshakesTotal()),
+                Math.max(config.handshakeThreads(), config.maxHandshakesTotal()) + HANDSHAKE_THREAD_SLACK, 30,
+                TimeUnit.SECONDS, new SynchronousQueue<>(), threads("tlsjail-handshake-"));
         handshakes.allowCoreThreadTimeOut(true);
         watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
         watchdog.setRemoveOnCancelPolicy(true);
@@ -226,6 +235,25 @@ public final class TlsListener implements AutoCloseable {
     private void afterFirstFlight(SocketChannel ch, InetAddress source, long acceptedAt, byte[] first,
                                   FirstFlightGate.Exit exit) {
         Socket s = ch.socket();
+        FailureKind settled = settledAtTheGate(first, exit);
+        if (settled != null) {
+            // Known without TLS (timed out, reset, ended, not TLS): settled here, without a thread
+            // and a timer. Thousands of slow clients time out in the same instant; handed to the
+            // pool one by one, they were cut up to seconds after their timeout.
+            if (engine.isBanned(source)) {
+                release(s, source); // banned while it waited: refused, as in handshake()
+                refuse(s, source, HandshakeObserver.Refusal.BANNED);
+                return;
+            }
+            try {
+                failed(source, FailureClassifier.failure((InetSocketAddress) s.getRemoteSocketAddress(), settled,
+                        clock.instant()));
+            } finally {
+                release(s, source);
+                closeQuietly(s);
+            }
+            return;
+        }
         try {
             handshakes.execute(() -> handshake(s, source, acceptedAt, first, exit));
         } catch (RejectedExecutionException e) {
@@ -234,6 +262,21 @@ public final class TlsListener implements AutoCloseable {
             }
             refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
         }
+    }
+
+    /** The failure a connection leaving the gate has already met, or null if it needs a TLS handshake. */
+    private static FailureKind settledAtTheGate(byte[] first, FirstFlightGate.Exit exit) {
+        if (exit == FirstFlightGate.Exit.TIMEOUT) {
+            return FailureKind.HANDSHAKE_TIMEOUT;
+        }
+        if (exit == FirstFlightGate.Exit.RESET) {
+            return FailureKind.CONNECTION_RESET;
+        }
+        FailureKind early = FailureClassifier.judgePrefix(first, Math.min(first.length, FailureClassifier.PEEK));
+        if (early == null && exit == FirstFlightGate.Exit.EOF) {
+            return FailureKind.UNEXPECTED_EOF; // a TLS record cut short by the client
+        }
+        return early;
     }
 
     /** Resets the connection (SO_LINGER 0: RST, nothing written), counts and tells observers. */
