@@ -255,7 +255,7 @@ public final class TlsListener implements AutoCloseable {
             return;
         }
         try {
-            handshakes.execute(() -> handshake(s, source, acceptedAt, first, exit));
+            handshakes.execute(() -> handshake(s, source, acceptedAt, first));
         } catch (RejectedExecutionException e) {
             if (open.remove(s)) {
                 admission.release(source);
@@ -316,7 +316,8 @@ public final class TlsListener implements AutoCloseable {
     }
 
     /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
-    private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first, FirstFlightGate.Exit exit) {
+    /** Only for connections whose whole first record is in and looks like TLS (see settledAtTheGate). */
+    private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first) {
         if (engine.isBanned(source)) {
             // banned while this connection waited for its ClientHello: typically the attacker's
             // previous handshake, whose failure was recorded after the client saw the alert and
@@ -351,19 +352,6 @@ public final class TlsListener implements AutoCloseable {
             // ~40 ms per round trip (measured in bench/); the application's writes are framed by TLS
             raw.setTcpNoDelay(true);
             wire.inbound.scan(first, 0, first.length); // the gate read these on BC's behalf
-            if (exit == FirstFlightGate.Exit.TIMEOUT || exit == FirstFlightGate.Exit.RESET) {
-                failed(source, FailureClassifier.failure(remote, exit == FirstFlightGate.Exit.TIMEOUT
-                        ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
-                return;
-            }
-            FailureKind early = FailureClassifier.judgePrefix(first, Math.min(first.length, FailureClassifier.PEEK));
-            if (early == null && exit == FirstFlightGate.Exit.EOF) {
-                early = FailureKind.UNEXPECTED_EOF; // a TLS record cut short by the client
-            }
-            if (early != null) {
-                failed(source, FailureClassifier.failure(remote, early, clock.instant()));
-                return;
-            }
             SSLSocket ssl = current.serverSocket(observed, new ByteArrayInputStream(first));
             try {
                 ssl.startHandshake();
