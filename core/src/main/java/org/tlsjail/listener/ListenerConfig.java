@@ -17,8 +17,11 @@ import java.util.Objects;
  * @param maxHandshakesTotal     unfinished handshakes allowed in total (default 4096); a connection
  *                               still sending its ClientHello waits without a thread, so this is
  *                               mostly a file-descriptor budget
- * @param handshakeThreads       threads doing handshakes once the ClientHello is in (default 256,
- *                               created on demand, idle ones end after 30 s)
+ * @param handshakeThreads       handshake threads kept ready (default 256; idle ones end after 30 s).
+ *                               Every connection whose ClientHello is in gets a thread at once, up to
+ *                               maxHandshakesTotal, never a place in a queue: a handshake blocks its
+ *                               thread while it waits for the client, so a queue would let clients
+ *                               that stall after their ClientHello make a partner wait
  * @param weights                failures counted per kind (default 1 for every kind)
  * @param refusalLogInterval     at most one operational log line about refusals per interval
  */

@@ -25,6 +25,15 @@ final class ObservedSocket extends Socket {
     private final WireObservation wire;
     private final InputStream in;
     private final OutputStream out;
+    /**
+     * The server's verdict, held back: what the server writes once it has judged the client (an
+     * alert; in TLS 1.3 anything after its own flight) stays here until tlsjail has counted the
+     * outcome, so a client that fails cannot reconnect before its failure (and ban) is recorded.
+     */
+    private final java.io.ByteArrayOutputStream verdict = new java.io.ByteArrayOutputStream();
+    private boolean holding;
+    private boolean released;
+    private boolean closeRequested;
 
     ObservedSocket(Socket raw, WireObservation wire) throws IOException {
         super((SocketImpl) null);
@@ -52,6 +61,9 @@ final class ObservedSocket extends Socket {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            if (!released && wire.serverSentEncrypted) {
+                holding = true; // TLS 1.3: the server's flight is out; what it writes next is its verdict
+            }
             int n;
             try {
                 n = super.read(b, off, len);
@@ -82,7 +94,12 @@ final class ObservedSocket extends Socket {
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
+            wire.typesInCurrentWrite = 0;
             wire.outbound.scan(b, off, len);
+            if (!released && (holding || (wire.typesInCurrentWrite & 1 << 1) != 0)) {
+                verdict.write(b, off, len); // an alert (type 21), or TLS 1.3 after the server's flight
+                return;
+            }
             try {
                 out.write(b, off, len);
             } catch (IOException e) {
@@ -94,7 +111,42 @@ final class ObservedSocket extends Socket {
 
     @Override public InputStream getInputStream() { return in; }
     @Override public OutputStream getOutputStream() { return out; }
-    @Override public synchronized void close() throws IOException { raw.close(); }
+    /**
+     * Sends what was held back (after the outcome was counted) and stops holding; performs a close
+     * that was asked for meanwhile. Idempotent.
+     */
+    synchronized void release() {
+        if (released) {
+            return;
+        }
+        released = true;
+        holding = false;
+        try {
+            if (verdict.size() > 0 && !raw.isClosed()) {
+                OutputStream o = raw.getOutputStream();
+                verdict.writeTo(o);
+                o.flush();
+            }
+        } catch (IOException e) {
+            wire.writeError = true;
+        }
+        if (closeRequested) {
+            try {
+                raw.close();
+            } catch (IOException ignored) {
+                // the connection is over either way
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (!released && verdict.size() > 0) {
+            closeRequested = true; // BC closes after its alert: close once the alert has gone out
+            return;
+        }
+        raw.close();
+    }
     @Override public SocketChannel getChannel() { return raw.getChannel(); }
     @Override public InetAddress getInetAddress() { return raw.getInetAddress(); }
     @Override public InetAddress getLocalAddress() { return raw.getLocalAddress(); }

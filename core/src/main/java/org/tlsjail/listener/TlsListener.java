@@ -19,10 +19,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -56,6 +56,8 @@ import org.tlsjail.tls.ServerTls;
  */
 public final class TlsListener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TlsListener.class);
+    /** Handshake threads allowed beyond max-handshakes-total: threads between a slot's release and idling. */
+    private static final int HANDSHAKE_THREAD_SLACK = 16;
 
     private final BanEngine engine;
     private final ConnectionHandler handler;
@@ -110,8 +112,15 @@ public final class TlsListener implements AutoCloseable {
         ss.socket().setReuseAddress(true);
         ss.bind(config.bind(), config.backlog());
         server = ss;
-        handshakes = new ThreadPoolExecutor(config.handshakeThreads(), config.handshakeThreads(), 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(config.maxHandshakesTotal()), threads("tlsjail-handshake-"));
+        // A handshake past the first-flight gate blocks its thread while it waits for the client, so
+        // it gets a thread at once, never a place in a queue: with a queue, clients that sent a
+        // whole ClientHello and then stalled held every thread, and a partner's handshake waited in
+        // the queue until its own timeout (and was logged and counted as the partner's failure).
+        // The admission cap bounds the threads; the slack covers threads still finishing a
+        // handshake whose slot was already released.
+        handshakes = new ThreadPoolExecutor(Math.min(config.handshakeThreads(), config.maxHandshakesTotal()),
+                Math.max(config.handshakeThreads(), config.maxHandshakesTotal()) + HANDSHAKE_THREAD_SLACK, 30,
+                TimeUnit.SECONDS, new SynchronousQueue<>(), threads("tlsjail-handshake-"));
         handshakes.allowCoreThreadTimeOut(true);
         watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
         watchdog.setRemoveOnCancelPolicy(true);
@@ -226,14 +235,48 @@ public final class TlsListener implements AutoCloseable {
     private void afterFirstFlight(SocketChannel ch, InetAddress source, long acceptedAt, byte[] first,
                                   FirstFlightGate.Exit exit) {
         Socket s = ch.socket();
+        FailureKind settled = settledAtTheGate(first, exit);
+        if (settled != null) {
+            // Known without TLS (timed out, reset, ended, not TLS): settled here, without a thread
+            // and a timer. Thousands of slow clients time out in the same instant; handed to the
+            // pool one by one, they were cut up to seconds after their timeout.
+            if (engine.isBanned(source)) {
+                release(s, source); // banned while it waited: refused, as in handshake()
+                refuse(s, source, HandshakeObserver.Refusal.BANNED);
+                return;
+            }
+            try {
+                failed(source, FailureClassifier.failure((InetSocketAddress) s.getRemoteSocketAddress(), settled,
+                        clock.instant()));
+            } finally {
+                release(s, source);
+                closeQuietly(s);
+            }
+            return;
+        }
         try {
-            handshakes.execute(() -> handshake(s, source, acceptedAt, first, exit));
+            handshakes.execute(() -> handshake(s, source, acceptedAt, first));
         } catch (RejectedExecutionException e) {
             if (open.remove(s)) {
                 admission.release(source);
             }
             refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
         }
+    }
+
+    /** The failure a connection leaving the gate has already met, or null if it needs a TLS handshake. */
+    private static FailureKind settledAtTheGate(byte[] first, FirstFlightGate.Exit exit) {
+        if (exit == FirstFlightGate.Exit.TIMEOUT) {
+            return FailureKind.HANDSHAKE_TIMEOUT;
+        }
+        if (exit == FirstFlightGate.Exit.RESET) {
+            return FailureKind.CONNECTION_RESET;
+        }
+        FailureKind early = FailureClassifier.judgePrefix(first, Math.min(first.length, FailureClassifier.PEEK));
+        if (early == null && exit == FirstFlightGate.Exit.EOF) {
+            return FailureKind.UNEXPECTED_EOF; // a TLS record cut short by the client
+        }
+        return early;
     }
 
     /** Resets the connection (SO_LINGER 0: RST, nothing written), counts and tells observers. */
@@ -274,7 +317,8 @@ public final class TlsListener implements AutoCloseable {
     }
 
     /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
-    private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first, FirstFlightGate.Exit exit) {
+    /** Only for connections whose whole first record is in and looks like TLS (see settledAtTheGate). */
+    private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first) {
         if (engine.isBanned(source)) {
             // banned while this connection waited for its ClientHello: typically the attacker's
             // previous handshake, whose failure was recorded after the client saw the alert and
@@ -309,19 +353,6 @@ public final class TlsListener implements AutoCloseable {
             // ~40 ms per round trip (measured in bench/); the application's writes are framed by TLS
             raw.setTcpNoDelay(true);
             wire.inbound.scan(first, 0, first.length); // the gate read these on BC's behalf
-            if (exit == FirstFlightGate.Exit.TIMEOUT || exit == FirstFlightGate.Exit.RESET) {
-                failed(source, FailureClassifier.failure(remote, exit == FirstFlightGate.Exit.TIMEOUT
-                        ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
-                return;
-            }
-            FailureKind early = FailureClassifier.judgePrefix(first, Math.min(first.length, FailureClassifier.PEEK));
-            if (early == null && exit == FirstFlightGate.Exit.EOF) {
-                early = FailureKind.UNEXPECTED_EOF; // a TLS record cut short by the client
-            }
-            if (early != null) {
-                failed(source, FailureClassifier.failure(remote, early, clock.instant()));
-                return;
-            }
             SSLSocket ssl = current.serverSocket(observed, new ByteArrayInputStream(first));
             try {
                 ssl.startHandshake();
@@ -329,10 +360,14 @@ public final class TlsListener implements AutoCloseable {
                 boolean timeout = attempt.timedOut || find(e, SocketTimeoutException.class);
                 failed(source, FailureClassifier.classify(e, wire, timeout,
                         current.settings().clientAuth() == ClientAuth.REQUIRED, remote, clock.instant()));
+                // only now, with the failure counted (and the source banned if this was its
+                // maxretry-th), may the client read the server's alert and try again
+                observed.release();
                 LOG.debug("handshake from {} failed", remote, e);
                 closeQuietly(ssl);
                 return;
             }
+            observed.release();
             timer.cancel(false);
             if (attempt.timedOut) {
                 failed(source, FailureClassifier.failure(remote, FailureKind.HANDSHAKE_TIMEOUT, clock.instant()));

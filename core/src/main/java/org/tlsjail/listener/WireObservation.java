@@ -13,12 +13,23 @@ final class WireObservation {
     volatile boolean serverSentHandshake;
     volatile boolean clientSentEmptyCertificate;
 
+    /** Record types started by the write being scanned now (bit per type 20..23); handshake thread only. */
+    int typesInCurrentWrite;
+    /** The server has sent an encrypted record (TLS 1.3: its flight after ServerHello); handshake thread only. */
+    boolean serverSentEncrypted;
+
     /** Scans server->client records; notes a handshake record (ServerHello...). */
     final RecordScanner outbound = new RecordScanner() {
         @Override
         void onRecordStart(int type) {
             if (type == 22) {
                 serverSentHandshake = true;
+            }
+            if (type == 23) {
+                serverSentEncrypted = true;
+            }
+            if (type >= 20 && type <= 23) {
+                typesInCurrentWrite |= 1 << (type - 20);
             }
         }
     };

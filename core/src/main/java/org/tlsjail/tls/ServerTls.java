@@ -18,7 +18,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -78,12 +78,9 @@ public final class ServerTls {
         BouncyCastleJsseProvider jsse = new BouncyCastleJsseProvider(crypto);
         LoadedKey key = loadKey(settings.serverKey());
         try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            char[] pw = "in-memory".toCharArray();
-            ks.setKeyEntry("server", key.key(), pw, key.chain().toArray(Certificate[]::new));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance("X.509", jsse);
-            kmf.init(ks, pw);
+            // Not Bouncy Castle's key managers: they look at the client's SNI and fail the handshake
+            // (internal_error) on a name that is not a DNS name, where OpenSSL ignores it.
+            KeyManager[] kms = {new ServerKeyManager(key.key(), key.chain())};
 
             TrustManager[] tms;
             if (settings.clientAuth() == ClientAuth.NONE) {
@@ -110,7 +107,7 @@ public final class ServerTls {
                 tms = new TrustManager[] {new ClientCertificateVerifier(bc, anchors, clock)};
             }
             SSLContext ctx = SSLContext.getInstance("TLS", jsse);
-            ctx.init(kmf.getKeyManagers(), tms, new java.security.SecureRandom());
+            ctx.init(kms, tms, new java.security.SecureRandom());
 
             SSLParameters p = ctx.getDefaultSSLParameters();
             p.setProtocols(settings.protocols().toArray(String[]::new));
