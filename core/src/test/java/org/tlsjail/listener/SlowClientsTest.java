@@ -88,13 +88,18 @@ class SlowClientsTest {
              Socket s = new Socket()) {
             s.bind(new InetSocketAddress("127.0.1.120", 0));
             s.connect(listener.localAddress());
+            // connect() returns once the kernel has the connection; wait until tlsjail accepted it
+            for (int i = 0; i < 200 && listener.stats().accepted() < 1; i++) {
+                Thread.sleep(50);
+            }
+            assertThat(listener.stats().accepted()).isEqualTo(1);
             // accepted and admitted; now the attacker's previous failure bans it (as in a race)
             engine.ban(InetAddress.getByName("127.0.1.120"), Duration.ofMinutes(5), "test");
-            s.getOutputStream().write(Peers.clientHello());
-            s.getOutputStream().flush();
             s.setSoTimeout(20_000);
             int firstByte;
             try {
+                s.getOutputStream().write(Peers.clientHello());
+                s.getOutputStream().flush();
                 firstByte = s.getInputStream().read();
             } catch (java.net.SocketException reset) {
                 firstByte = -2; // RST
