@@ -1,5 +1,7 @@
 package org.tlsjail.config;
 
+import org.tlsjail.tls.ClientAuth;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -293,7 +295,7 @@ public final class ConfigLoader {
         }
         boolean demo = key == null && keystore == null;
         if (!demo && clientAuth != ClientAuth.NONE && clientCa == null) {
-            throw s.error("client-ca", "required when tls.client-auth is " + clientAuth.yamlName()
+            throw s.error("client-ca", "required when tls.client-auth is " + clientAuth.name().toLowerCase(Locale.ROOT)
                     + " (the CA bundle partner certificates are checked against)");
         }
         s.finish();

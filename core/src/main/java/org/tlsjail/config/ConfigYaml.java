@@ -51,7 +51,7 @@ public final class ConfigYaml {
         if (t.clientCaPassword() != null) {
             tls.put("client-ca-password", "********");
         }
-        tls.put("client-auth", t.clientAuth().yamlName());
+        tls.put("client-auth", t.clientAuth().name().toLowerCase(java.util.Locale.ROOT));
         tls.put("handshake-timeout", FailDuration.format(t.handshakeTimeout()));
         root.put("tls", tls);
 

@@ -1,5 +1,7 @@
 package org.tlsjail.config;
 
+import org.tlsjail.tls.ClientAuth;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

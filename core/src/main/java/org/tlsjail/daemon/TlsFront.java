@@ -150,7 +150,7 @@ final class TlsFront implements AutoCloseable {
         }
         try {
             TlsSettings settings = new TlsSettings(key, trust, t.protocols(), t.cipherSuites(),
-                    ClientAuth.valueOf(t.clientAuth().name()));
+                    t.clientAuth());
             return ServerTls.load(settings, clock);
         } catch (TlsSetupException | IllegalArgumentException e) {
             throw new StartupException("tls: " + e.getMessage(), e);

@@ -1,5 +1,7 @@
 package org.tlsjail.config;
 
+import org.tlsjail.tls.ClientAuth;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
