@@ -8,10 +8,14 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -43,6 +47,8 @@ public final class BanJournal implements BanListener, Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(BanJournal.class);
     private static final int MAX_LINE = 4096;
     private static final int MIN_COMPACT_RECORDS = 1000;
+    private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final Path file;
     private final InstantSource clock;
@@ -140,25 +146,31 @@ public final class BanJournal implements BanListener, Closeable {
     private void compact() throws IOException {
         long now = clock.millis();
         live.values().removeIf(r -> r.untilMillis() <= now);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (BanRecord r : live.values()) {
-                write(ch, banLine(r));
-            }
-            ch.force(true);
-        }
-        restrictPermissions(tmp);
+        // A fresh, exclusively created (O_EXCL, mode 0600 from birth) temp file: a name planted in
+        // the directory, e.g. a symlink to another file, is never opened or truncated.
+        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName() + ".",
+                ".tmp", OWNER_ONLY);
         try {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                for (BanRecord r : live.values()) {
+                    write(ch, banLine(r));
+                }
+                ch.force(true);
+            }
+            try {
+                // rename(2) replaces the name itself, never a link's target
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
         }
         syncDirectory(file.toAbsolutePath().getParent());
         if (out != null) {
             out.close();
         }
-        out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS);
         records = live.size();
         if (failing) {
             LOG.info("ban journal {}: writing again", file);
@@ -203,8 +215,9 @@ public final class BanJournal implements BanListener, Closeable {
         Map<SourceKey, BanRecord> state = new LinkedHashMap<>();
         int corrupt = 0;
         String first = null;
-        if (Files.exists(file)) {
-            try (InputStream in = Files.newInputStream(file)) {
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            // a symlink planted as the journal fails here (ELOOP) instead of being read
+            try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
                 LineReader lines = new LineReader(in);
                 String line;
                 while ((line = lines.next()) != null) {
@@ -260,14 +273,6 @@ public final class BanJournal implements BanListener, Closeable {
             return "unreadable record: " + e.getMessage();
         }
         return "unknown record type";
-    }
-
-    private static void restrictPermissions(Path p) {
-        try {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException | IOException e) {
-            // not a POSIX file system: nothing to tighten
-        }
     }
 
     private static void syncDirectory(Path dir) {

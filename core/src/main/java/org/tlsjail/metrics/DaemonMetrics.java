@@ -3,7 +3,6 @@ package org.tlsjail.metrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -30,7 +29,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final Counter refused;
     private final Counter bans;
     private final Counter unbans;
-    private HTTPServer server;
+    private MetricsHttpServer server;
 
     /**
      * @param logLinesLost lines the Fail2Ban log dropped or failed to write, summed since start
@@ -54,13 +53,18 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
         handshakes.labelValues("ok", "");
     }
 
-    /** Starts the HTTP endpoint ({@code /metrics}). */
+    /** Starts the HTTP endpoint ({@code /metrics}) with the default limits. */
     public void serve(String host, int port) throws IOException {
-        server = HTTPServer.builder().inetAddress(InetAddress.getByName(host)).port(port).registry(registry).buildAndStart();
+        serve(new InetSocketAddress(InetAddress.getByName(host), port), MetricsHttpServer.Limits.DEFAULT);
+    }
+
+    /** Starts the HTTP endpoint ({@code /metrics}): see {@link MetricsHttpServer} for what the limits bound. */
+    public void serve(InetSocketAddress address, MetricsHttpServer.Limits limits) throws IOException {
+        server = MetricsHttpServer.start(registry, address, limits);
     }
 
     public int port() {
-        return server == null ? -1 : server.getPort();
+        return server == null ? -1 : server.port();
     }
 
     @Override
