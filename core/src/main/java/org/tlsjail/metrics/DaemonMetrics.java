@@ -63,6 +63,10 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
         server = MetricsHttpServer.start(registry, address, limits);
     }
 
+    MetricsHttpServer server() {
+        return server;
+    }
+
     public int port() {
         return server == null ? -1 : server.port();
     }
