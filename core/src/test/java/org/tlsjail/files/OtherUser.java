@@ -10,7 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
+import org.tlsjail.testing.RealPeer;
 
 /**
  * The attacker with a local account: shell commands run as uid/gid 65534 through {@code setpriv},
@@ -25,15 +25,9 @@ public final class OtherUser {
 
     /** Skips (or, with CI=true, fails) unless this runs as root with setpriv installed. */
     public static void assumeAvailable() {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        boolean setpriv = Files.isExecutable(Path.of("/usr/bin/setpriv"));
-        String why = !root ? "needs root to act as a second user (uid 65534 via setpriv)" : "setpriv (util-linux) missing";
-        if (!(root && setpriv)) {
-            if ("true".equals(System.getenv("CI"))) {
-                throw new AssertionError(why + " (CI=true)");
-            }
-            Assumptions.abort(why);
-        }
+        RealPeer.require("root".equals(System.getProperty("user.name")),
+                "needs root to act as a second user (uid 65534 via setpriv)");
+        RealPeer.require(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) missing");
     }
 
     /** Runs {@code sh -c script} as uid 65534; returns its exit status. */

@@ -212,14 +212,14 @@ class MetricsEndpointTest {
         boolean ok() throws Exception;
     }
 
-    private static void awaitTrue(String what, Check c) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!c.ok()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not reached within 30 s: " + what);
+    private static void awaitTrue(String what, Check c) {
+        org.tlsjail.testing.Await.until(what, Duration.ofSeconds(30), () -> {
+            try {
+                return c.ok();
+            } catch (Exception e) {
+                throw new AssertionError(e);
             }
-            Thread.sleep(50);
-        }
+        });
     }
 
     private static void closeQuietly(Socket s) {
