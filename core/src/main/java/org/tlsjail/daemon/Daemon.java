@@ -94,9 +94,13 @@ public final class Daemon {
             throw new StartupException("cannot create the directory of control.socket " + config.controlSocket() + ": "
                     + StateDirectory.reason(e), e);
         }
-        if (java.nio.file.Files.isSymbolicLink(config.controlSocket())) {
-            throw StartupException.unsafe(new UnsafePathException("control.socket: " + config.controlSocket()
-                    + " is a symbolic link; tlsjail never binds or removes through links (remove it)"));
+        try {
+            files.checkOwnedIfPresent(config.controlSocket(), "control.socket");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
+        } catch (IOException e) {
+            throw new StartupException("cannot check control.socket " + config.controlSocket() + ": "
+                    + StateDirectory.reason(e), e);
         }
         // The control socket first: its umask dance must happen before other threads create files,
         // and a second daemon on the same state-dir is caught before it touches the journal.
