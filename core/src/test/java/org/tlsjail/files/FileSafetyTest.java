@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,10 +21,7 @@ class FileSafetyTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        OtherUser.assumeAvailable();
-        OtherUser.letIn(List.of(root));
-        victims = Files.createDirectory(root.resolve("victims"));
-        OtherUser.letIn(List.of(victims));
+        victims = OtherUser.arena(root);
     }
 
     private Path dir(String name, String mode) throws Exception {
