@@ -34,6 +34,8 @@ import org.tlsjail.banengine.SourceKey;
  *                               partner too (default 1 hour)
  * @param partnerReserve         places of maxHandshakesTotal only known partners may take (default
  *                               min(256, maxHandshakesTotal / 4)), so a flood by others cannot fill them
+ * @param idleThreadTimeout      an idle handshake thread ends after this (default 30 s): after a flood
+ *                               the threads, and their stacks, go
  */
 public record ListenerConfig(
         InetSocketAddress bind,
@@ -46,7 +48,8 @@ public record ListenerConfig(
         Duration refusalLogInterval,
         List<SourceKey> partners,
         Duration partnerWindow,
-        int partnerReserve) {
+        int partnerReserve,
+        Duration idleThreadTimeout) {
 
     public ListenerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -80,6 +83,10 @@ public record ListenerConfig(
         }
         weights = Map.copyOf(w);
         partners = List.copyOf(partners);
+        Objects.requireNonNull(idleThreadTimeout, "idle-thread-timeout");
+        if (idleThreadTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("idle-thread-timeout must be at least 1 ms, got " + idleThreadTimeout);
+        }
         Objects.requireNonNull(partnerWindow, "partner-window");
         if (partnerWindow.isNegative()) {
             throw new IllegalArgumentException("partner-window must not be negative, got " + partnerWindow);
@@ -127,6 +134,7 @@ public record ListenerConfig(
         b.partners = partners;
         b.partnerWindow = partnerWindow;
         b.partnerReserve = partnerReserve;
+        b.idleThreadTimeout = idleThreadTimeout;
         return b;
     }
 
@@ -142,6 +150,7 @@ public record ListenerConfig(
         private List<SourceKey> partners = List.of();
         private Duration partnerWindow = Duration.ofHours(1);
         private int partnerReserve = -1;
+        private Duration idleThreadTimeout = Duration.ofSeconds(30);
 
         public Builder bind(InetSocketAddress v) {
             bind = v;
@@ -199,10 +208,15 @@ public record ListenerConfig(
             return this;
         }
 
+        public Builder idleThreadTimeout(Duration v) {
+            idleThreadTimeout = v;
+            return this;
+        }
+
         public ListenerConfig build() {
             return new ListenerConfig(bind, backlog, handshakeTimeout, maxHandshakesPerSource, maxHandshakesTotal,
                     handshakeThreads, weights, refusalLogInterval, partners, partnerWindow,
-                    partnerReserve < 0 ? defaultPartnerReserve(maxHandshakesTotal) : partnerReserve);
+                    partnerReserve < 0 ? defaultPartnerReserve(maxHandshakesTotal) : partnerReserve, idleThreadTimeout);
         }
     }
 }

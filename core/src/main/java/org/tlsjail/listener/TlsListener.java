@@ -90,6 +90,12 @@ public final class TlsListener implements AutoCloseable {
 
     /** Ban units with a successful handshake within partner-window: known partners. */
     private final Cache<SourceKey, Boolean> proven;
+    /**
+     * Server flights of sources (not partners) whose handshake ran out of time on the server's
+     * side: not their failure, but still one of their maxretry tries in the window (findtime at
+     * start, counted from the first), so a flood that slows the server buys no extra flights.
+     */
+    private final Cache<SourceKey, java.util.concurrent.atomic.AtomicInteger> uncountedFlights;
     private final LongAdder serverTimeouts = new LongAdder();
     private final LongAdder waitedOut = new LongAdder();
     private final AtomicLong nextServerSlowLog = new AtomicLong();
@@ -117,6 +123,8 @@ public final class TlsListener implements AutoCloseable {
         // bounded: under an address spray only sources that completed a handshake are remembered
         this.proven = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
                 .expireAfterWrite(config.partnerWindow()).build();
+        this.uncountedFlights = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
+                .expireAfterWrite(engine.config().findTime()).build();
     }
 
     public static Builder builder(ServerTls tls, BanEngine engine, ConnectionHandler handler) {
@@ -139,8 +147,8 @@ public final class TlsListener implements AutoCloseable {
         // The admission cap bounds the threads; the slack covers threads still finishing a
         // handshake whose slot was already released.
         handshakes = new ThreadPoolExecutor(Math.min(config.handshakeThreads(), config.maxHandshakesTotal()),
-                Math.max(config.handshakeThreads(), config.maxHandshakesTotal()) + HANDSHAKE_THREAD_SLACK, 30,
-                TimeUnit.SECONDS, new SynchronousQueue<>(), threads("tlsjail-handshake-", HANDSHAKE_STACK_BYTES));
+                Math.max(config.handshakeThreads(), config.maxHandshakesTotal()) + HANDSHAKE_THREAD_SLACK,
+                config.idleThreadTimeout().toMillis(), TimeUnit.MILLISECONDS, new SynchronousQueue<>(), threads("tlsjail-handshake-", HANDSHAKE_STACK_BYTES));
         handshakes.allowCoreThreadTimeOut(true);
         watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
         watchdog.setRemoveOnCancelPolicy(true);
@@ -292,7 +300,8 @@ public final class TlsListener implements AutoCloseable {
             int perSource = config.maxHandshakesPerSource();
             return admission.tryStart(v, () -> perSource);
         }
-        return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failuresInWindow(v.source));
+        return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failuresInWindow(v.source)
+                - uncounted(v.key));
     }
 
     /** On the gate's thread: the first record is in (or the connection ended): now it gets a thread. */
@@ -432,7 +441,7 @@ public final class TlsListener implements AutoCloseable {
                 ssl.startHandshake();
             } catch (IOException | RuntimeException e) {
                 if (attempt.timedOut && !observed.clientOutOfTime()) {
-                    serverWasSlow(remote, observed);
+                    serverWasSlow(visit, remote, observed);
                     observed.release();
                     closeQuietly(ssl);
                     return;
@@ -453,7 +462,7 @@ public final class TlsListener implements AutoCloseable {
                 if (observed.clientOutOfTime()) {
                     failed(source, FailureClassifier.failure(remote, FailureKind.HANDSHAKE_TIMEOUT, clock.instant()));
                 } else {
-                    serverWasSlow(remote, observed);
+                    serverWasSlow(visit, remote, observed);
                 }
                 return;
             }
@@ -489,7 +498,7 @@ public final class TlsListener implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.debug("connection from {} failed before TLS", remote, e);
             if (attempt.timedOut && (observed == null || !observed.clientOutOfTime())) {
-                serverWasSlow(remote, observed);
+                serverWasSlow(visit, remote, observed);
             } else {
                 failed(source, FailureClassifier.failure(remote,
                         attempt.timedOut ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
@@ -508,8 +517,13 @@ public final class TlsListener implements AutoCloseable {
      * side (threads, CPU, the engine). Operational log (rate-limited) and a counter; never the
      * Fail2Ban log, never counted against the client.
      */
-    private void serverWasSlow(InetSocketAddress remote, ObservedSocket observed) {
+    private void serverWasSlow(Visit visit, InetSocketAddress remote, ObservedSocket observed) {
         serverTimeouts.increment();
+        if (!visit.partner) {
+            // recorded before the slot is released, as failures are (see mayStart)
+            uncountedFlights.asMap().computeIfAbsent(visit.key, k -> new java.util.concurrent.atomic.AtomicInteger())
+                    .incrementAndGet();
+        }
         long now = clock.millis();
         long next = nextServerSlowLog.get();
         if (now >= next && nextServerSlowLog.compareAndSet(next, now + config.refusalLogInterval().toMillis())) {
@@ -518,6 +532,11 @@ public final class TlsListener implements AutoCloseable {
                     observed == null ? 0 : TimeUnit.NANOSECONDS.toMillis(observed.clientWaitNanos()),
                     config.handshakeTimeout(), serverTimeouts.sum());
         }
+    }
+
+    private int uncounted(SourceKey key) {
+        java.util.concurrent.atomic.AtomicInteger n = uncountedFlights.getIfPresent(key);
+        return n == null ? 0 : n.get();
     }
 
     /** Gives back the connection's places (once) and lets a waiting connection have its slot. */
