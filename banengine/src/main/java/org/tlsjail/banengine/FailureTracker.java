@@ -82,22 +82,15 @@ final class FailureTracker {
 
     /** Failures of {@code key} within findtime of {@code now}. */
     int failures(SourceKey key, long now, long findTime) {
-        int kb = keyBits(key);
-        long k1 = k1(key);
-        long k2 = k2(key);
-        long h = hash(k1, k2, kb);
-        while (true) {
-            Segment s = segmentOf(h);
-            synchronized (s) {
-                if (!s.retired) {
-                    int i = s.find(h, k1, k2, kb);
-                    return i < 0 ? 0 : s.countWithin(i, (int) now, findTime);
-                }
-            }
-        }
+        return lookUp(key, (int) now, findTime, false);
     }
 
     void forget(SourceKey key) {
+        lookUp(key, 0, 0, true);
+    }
+
+    /** The key's in-window count (0 if untracked); with {@code forget}, drops its history instead. */
+    private int lookUp(SourceKey key, int nowW, long findTime, boolean forget) {
         int kb = keyBits(key);
         long k1 = k1(key);
         long k2 = k2(key);
@@ -107,10 +100,14 @@ final class FailureTracker {
             synchronized (s) {
                 if (!s.retired) {
                     int i = s.find(h, k1, k2, kb);
-                    if (i >= 0) {
-                        s.remove(i);
+                    if (i < 0) {
+                        return 0;
                     }
-                    return;
+                    if (forget) {
+                        s.remove(i);
+                        return 0;
+                    }
+                    return s.countWithin(i, nowW, findTime);
                 }
             }
         }
