@@ -163,11 +163,6 @@ public final class Daemon {
         observers.add(new BridgeFailureFeed(() -> bridges));
         front = TlsFront.open(config, state, engine, clock, observers, f2b);
         closeables.add(front);
-        try {
-            state.writePort(front.port());
-        } catch (IOException e) {
-            throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
-        }
         installSignals();
         LOG.info("tlsjail listening on {}:{}, config {}, jail maxretry {} findtime {} bantime {}",
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
@@ -175,6 +170,13 @@ public final class Daemon {
                 FailDuration.format(config.jail().banTime()));
         front.printWelcome(out);
         out.flush();
+        // Last: whoever waits for the port file (scripts, the black-box tests) finds start-up complete,
+        // the welcome text included.
+        try {
+            state.writePort(front.port());
+        } catch (IOException e) {
+            throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
+        }
         started = true;
     }
 

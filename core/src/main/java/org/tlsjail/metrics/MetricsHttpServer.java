@@ -62,6 +62,10 @@ public final class MetricsHttpServer implements AutoCloseable {
     /** Open connections, oldest first (selector thread only). */
     private final LinkedHashMap<SocketChannel, Conn> conns = new LinkedHashMap<>();
     private volatile boolean closed;
+    private SelectionKey acceptKey;      // selector thread only
+    private long acceptPausedUntil;      // selector thread only; 0 = accepting
+    private boolean acceptFailureLogged; // selector thread only
+    private static final long ACCEPT_PAUSE_NANOS = 100_000_000L;
 
     /** One connection: reading its request head, then writing the answer. */
     private static final class Conn {
@@ -138,6 +142,10 @@ public final class MetricsHttpServer implements AutoCloseable {
             while (!closed) {
                 selector.select(MAX_TICK_MILLIS);
                 long now = System.nanoTime();
+                if (acceptPausedUntil != 0 && now - acceptPausedUntil >= 0) {
+                    acceptPausedUntil = 0;
+                    acceptKey.interestOps(SelectionKey.OP_ACCEPT);
+                }
                 Iterator<SelectionKey> it = selector.selectedKeys().iterator();
                 while (it.hasNext()) {
                     SelectionKey k = it.next();
@@ -146,6 +154,7 @@ public final class MetricsHttpServer implements AutoCloseable {
                         continue;
                     }
                     if (k.isAcceptable()) {
+                        acceptKey = k;
                         accept(now);
                     } else {
                         SocketChannel ch = (SocketChannel) k.channel();
@@ -175,9 +184,9 @@ public final class MetricsHttpServer implements AutoCloseable {
         }
     }
 
-    private void accept(long now) throws IOException {
+    private void accept(long now) {
         SocketChannel ch;
-        while ((ch = server.accept()) != null) {
+        while ((ch = acceptOne(now)) != null) {
             if (conns.size() >= limits.maxConnections()) {
                 // the oldest is the one most likely stalling; a scraper's request takes milliseconds
                 Iterator<SocketChannel> oldest = conns.keySet().iterator();
@@ -197,6 +206,28 @@ public final class MetricsHttpServer implements AutoCloseable {
             } catch (IOException e) {
                 closeQuietly(ch);
             }
+        }
+    }
+
+    /**
+     * One accept; on failure (out of descriptors: the TLS listener shares the process's limit)
+     * accepting pauses for 100 ms instead of spinning on a listening socket that stays readable,
+     * and the endpoint keeps serving the connections it has.
+     */
+    private SocketChannel acceptOne(long now) {
+        try {
+            return server.accept();
+        } catch (IOException e) {
+            if (!acceptFailureLogged) {
+                acceptFailureLogged = true;
+                LOG.warn("metrics endpoint cannot accept: {} (retrying every 100 ms; reported once)", e.toString());
+            }
+            acceptKey.interestOps(0);
+            acceptPausedUntil = now + ACCEPT_PAUSE_NANOS;
+            if (acceptPausedUntil == 0) {
+                acceptPausedUntil = 1;
+            }
+            return null;
         }
     }
 
