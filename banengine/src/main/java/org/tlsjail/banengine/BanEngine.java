@@ -162,12 +162,14 @@ public final class BanEngine {
     }
 
     /**
-     * Failures counted for {@code source}'s key within findtime now (0 if none): lets the listener
-     * hold a source to {@code maxretry - failuresInWindow} handshakes in flight.
+     * Failures counted for {@code source}'s key within findtime now (0 if none, banned, or its
+     * history was evicted): lets the listener hold a source to {@code maxretry - failuresInWindow}
+     * handshakes in flight. Takes one short per-segment lock of the failure table, allocates
+     * nothing beyond the key.
      */
     public int failuresInWindow(InetAddress source) {
         JailConfig c = config;
-        return failures.countWithin(c.keyOf(source), clock.millis(), c.findTime().toMillis());
+        return failures.failures(c.keyOf(source), clock.millis(), c.findTime().toMillis());
     }
 
     public boolean isIgnored(InetAddress source) {
@@ -377,15 +379,6 @@ public final class BanEngine {
     public synchronized BanRecord banOf(InetAddress source) {
         BanRecord r = active.get(config.keyOf(source));
         return r != null && r.untilMillis() > clock.millis() ? r : null;
-    }
-
-    /**
-     * Failures of {@code source}'s ban unit within findtime of now (0 if it has none, is banned,
-     * or its history was evicted). Takes one short per-segment lock of the failure table.
-     */
-    public int failures(InetAddress source) {
-        JailConfig c = config;
-        return failures.failures(c.keyOf(source), clock.millis(), c.findTime().toMillis());
     }
 
     public EngineStats stats() {

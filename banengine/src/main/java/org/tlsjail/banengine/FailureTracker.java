@@ -80,14 +80,9 @@ final class FailureTracker {
         }
     }
 
-    /** Failures of {@code key} within findtime of {@code now}. */
+    /** Failures of {@code key} within findtime of {@code now} (at most maxretry - 1: more is a ban). */
     int failures(SourceKey key, long now, long findTime) {
         return lookUp(key, (int) now, findTime, false);
-    }
-
-    /** Failures of {@code key} within findtime at {@code now} (at most maxretry - 1: more is a ban). */
-    int countWithin(SourceKey key, long now, long findTime) {
-        return countWithin(histories.getIfPresent(compact(key)), now, findTime);
     }
 
     void forget(SourceKey key) {
