@@ -40,6 +40,14 @@ public final class EngineBenchmarks {
             results.addAll(new Runner(options("IsBannedBenchmark", 1).param("family", "v6").param("bans", "1000").build()).run());
         }
         results.addAll(new Runner(options("(Clock|RecordFailure)Benchmark", smoke ? 0 : 1).build()).run());
+        // fsync-bound: fewer, longer iterations would not say more
+        results.addAll(new Runner(options("JournalBenchmark", smoke ? 0 : 1).build()).run());
+        results.addAll(new Runner(new OptionsBuilder()
+                .include("org\\.tlsjail\\.bench\\.engine\\.JournalReplayBenchmark\\.")
+                .addProfiler(GCProfiler.class).forks(smoke ? 0 : 1).jvmArgsAppend("-Xmx1g")
+                .param("records", smoke ? "20000" : "1000000")
+                .warmupIterations(smoke ? 0 : 1).measurementIterations(smoke ? 1 : 3)
+                .shouldFailOnError(true).build()).run());
         return figures(results);
     }
 
