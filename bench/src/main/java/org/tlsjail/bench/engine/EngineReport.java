@@ -52,6 +52,20 @@ public final class EngineReport implements ReportPart {
                     String.format(Locale.ROOT, "%.2fx (%,.0f vs %,.0f failures/s)", two.get().score() / one.get().score(),
                             two.get().score(), one.get().score()), null, null));
         }
+        for (String threads : List.of("1Thread", "2Threads")) {
+            Optional<Figure> table = findParam("spray" + threads, "tracker", "table");
+            Optional<Figure> caffeine = findParam("spray" + threads, "tracker", "caffeine");
+            if (table.isPresent() && caffeine.isPresent()) {
+                double ratio = table.get().score() / caffeine.get().score();
+                rows.add(new RatioRow(String.format(Locale.ROOT,
+                        "Failure tracking under a spray, %s: primitive table vs the Caffeine tracker it replaced",
+                        threads.replace("1Thread", "1 thread").replace("2Threads", "2 threads")),
+                        String.format(Locale.ROOT, "%.2fx (%,.0f vs %,.0f failures/s; %.0f vs %.0f B allocated per failure)",
+                                ratio, table.get().score(), caffeine.get().score(), table.get().allocPerOp(),
+                                caffeine.get().allocPerOp()),
+                        ">= 1x", ratio >= 1.0));
+            }
+        }
         for (String threads : List.of("1Thread", "8Threads")) {
             Optional<Figure> inline = findParam("ban" + threads, "journal", "inline");
             Optional<Figure> group = findParam("ban" + threads, "journal", "group");
@@ -87,7 +101,7 @@ public final class EngineReport implements ReportPart {
         sb.append("|---|---|---|---|---|---|---|---|\n");
         for (Figure f : figures) {
             sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %,.2f | %,.2f | %s | %.1f |%n",
-                    f.benchmark(), f.param("family") + f.param("journal"), f.param("bans"), f.threads(), f.score(),
+                    f.benchmark(), f.param("family") + f.param("journal") + f.param("tracker"), f.param("bans"), f.threads(), f.score(),
                     Double.isNaN(f.error()) ? 0 : f.error(), f.unit(), f.allocPerOp()));
         }
         sb.append("\n`engine*` is `BanEngine.isBanned`, `map*` a `ConcurrentHashMap<InetAddress, Long>` holding the same bans, "
@@ -97,7 +111,8 @@ public final class EngineReport implements ReportPart {
                 + "read of the system clock (`isBanned` compares with the coarse clock the sweeper keeps, as in the daemon). "
                 + "`ban*` is `BanEngine.ban` with a journal on disk that every call waits for (`inline`: the old "
                 + "write+fsync under the engine lock; `group`: group commit); `replay` one cold `BanJournal.open` of a "
-                + "journal of `records` records.\n");
+                + "journal of `records` records. `FailureTableBenchmark` is the failure tracker alone under a spray, the new "
+                + "table against a copy of the Caffeine tracker it replaced (bench-only baseline), same run.\n");
         return sb.toString();
     }
 
