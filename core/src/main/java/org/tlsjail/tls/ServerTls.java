@@ -66,6 +66,7 @@ public final class ServerTls implements AutoCloseable {
     private final SSLParameters parameters;
     private final X509Certificate serverCertificate;
     private final String[] signatureSchemes;
+    private final String[] certificateSignatureSchemes;
     private final CrlStore crls;
     private final CrlWatcher crlWatcher;
 
@@ -76,6 +77,7 @@ public final class ServerTls implements AutoCloseable {
         this.parameters = parameters;
         this.serverCertificate = cert;
         this.signatureSchemes = settings.effectiveSignatureSchemes().toArray(String[]::new);
+        this.certificateSignatureSchemes = certificateSchemes(settings.effectiveSignatureSchemes());
         this.crls = crls;
         this.crlWatcher = crls == null ? null : new CrlWatcher(crls);
     }
@@ -171,13 +173,27 @@ public final class ServerTls implements AutoCloseable {
         s.setSSLParameters(parameters);
         // Signature schemes are not in javax.net.ssl.SSLParameters: Bouncy Castle's own parameters
         // carry them, for the handshake (signature_algorithms) and for certificates
-        // (signature_algorithms_cert, which also bounds what BC accepts in the client's chain).
+        // (signature_algorithms_cert).
         BCSSLSocket bc = (BCSSLSocket) s;
         BCSSLParameters bp = bc.getParameters();
         bp.setSignatureSchemes(signatureSchemes);
-        bp.setSignatureSchemesCert(signatureSchemes);
+        bp.setSignatureSchemesCert(certificateSignatureSchemes);
         bc.setParameters(bp);
         return s;
+    }
+
+    /**
+     * signature_algorithms_cert: the handshake's schemes plus the SHA-1 ones. A client whose
+     * certificate is SHA-1-signed withholds it when SHA-1 is not listed (OpenSSL does), and the
+     * log would say "peer did not return a certificate"; listed, the client sends it and the
+     * {@link CertificatePolicy} rejects it with OpenSSL's "CA signature digest algorithm too weak"
+     * (or accepts it when sha1-signatures is accept). Handshake signatures stay without SHA-1.
+     */
+    private static String[] certificateSchemes(List<String> schemes) {
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>(schemes);
+        out.add("rsa_pkcs1_sha1");
+        out.add("ecdsa_sha1");
+        return out.toArray(String[]::new);
     }
 
     /**
