@@ -144,6 +144,15 @@ public final class BanEngine {
         return FailureOutcome.BANNED;
     }
 
+    /**
+     * Failures counted for {@code source}'s key within findtime now (0 if none): lets the listener
+     * hold a source to {@code maxretry - failuresInWindow} handshakes in flight.
+     */
+    public int failuresInWindow(InetAddress source) {
+        JailConfig c = config;
+        return failures.countWithin(c.keyOf(source), clock.millis(), c.findTime().toMillis());
+    }
+
     public boolean isIgnored(InetAddress source) {
         for (IpRange r : ignore) {
             if (r.contains(source)) {

@@ -61,6 +61,11 @@ final class FailureTracker {
         return reached[0];
     }
 
+    /** Failures of {@code key} within findtime at {@code now} (at most maxretry - 1: more is a ban). */
+    int countWithin(SourceKey key, long now, long findTime) {
+        return countWithin(histories.getIfPresent(compact(key)), now, findTime);
+    }
+
     void forget(SourceKey key) {
         histories.invalidate(compact(key));
     }

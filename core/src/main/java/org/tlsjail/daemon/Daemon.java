@@ -115,6 +115,7 @@ public final class Daemon {
             metrics = new DaemonMetrics(engine, () -> front == null ? 0 : front.logLinesLost());
             engine.addListener(metrics);
             observers.add(metrics);
+            TlsFront.registerMetrics(metrics, () -> front);
             try {
                 metrics.serve(config.metrics().host(), config.metrics().port());
             } catch (IOException e) {

@@ -54,6 +54,16 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
         handshakes.labelValues("ok", "");
     }
 
+    /** Adds a gauge read at each scrape ({@code read} must be cheap and never block). */
+    public void gauge(String name, String help, LongSupplier read) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
+    }
+
+    /** Adds a counter read at each scrape ({@code read} must be cheap, never block, never decrease). */
+    public void counter(String name, String help, LongSupplier read) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
+    }
+
     /** Starts the HTTP endpoint ({@code /metrics}). */
     public void serve(String host, int port) throws IOException {
         server = HTTPServer.builder().inetAddress(InetAddress.getByName(host)).port(port).registry(registry).buildAndStart();
