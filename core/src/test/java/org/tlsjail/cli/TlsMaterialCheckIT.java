@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tlsjail.testing.RealPeer;
 import org.tlsjail.tls.OpenSslCa;
 
 /**
@@ -26,6 +27,7 @@ class TlsMaterialCheckIT {
 
     @BeforeEach
     void pki() throws Exception {
+        RealPeer.require(OpenSslCa.installed("openssl"), "openssl is not installed (Debian package openssl)");
         ca = OpenSslCa.root(work, "Check Root");
         server = ca.server("localhost", "rsa:2048");
         other = ca.server("other", "rsa:2048");

@@ -35,6 +35,7 @@ import org.tlsjail.listener.HandshakeFailure;
 import org.tlsjail.listener.HandshakeObserver;
 import org.tlsjail.listener.ListenerConfig;
 import org.tlsjail.listener.TlsListener;
+import org.tlsjail.testing.RealPeer;
 
 /**
  * Issue 11 items 2, 3 and 8: client chains made by a real {@code openssl ca}, presented by a real
@@ -75,8 +76,8 @@ class ClientCertificatePolicyTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        RealPeer.require("openssl", "openssl");
-        RealPeer.require("fail2ban-regex", "fail2ban");
+        RealPeer.require(OpenSslCa.installed("openssl"), "openssl is not installed (Debian package openssl)");
+        RealPeer.require(OpenSslCa.installed("fail2ban-regex"), "fail2ban-regex is not installed (Debian package fail2ban)");
         root = OpenSslCa.root(dir, "Partner Root");
         issuing = root.intermediate("Partner Issuing CA");
         revokedCa = root.intermediate("Revoked Issuing CA");

@@ -182,6 +182,16 @@ public final class OpenSslCa {
         return text;
     }
 
+    /** True when {@code program} is an executable on the PATH. */
+    public static boolean installed(String program) {
+        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (new File(d, program).canExecute()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public String toString() {
         return name;

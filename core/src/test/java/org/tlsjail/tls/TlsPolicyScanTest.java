@@ -25,6 +25,7 @@ import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.listener.ConnectionHandler;
 import org.tlsjail.listener.ListenerConfig;
 import org.tlsjail.listener.TlsListener;
+import org.tlsjail.testing.RealPeer;
 
 /**
  * Issue 11 items 4 and 9: the default TLS policy (Mozilla "intermediate") as real clients see it.
@@ -53,7 +54,7 @@ class TlsPolicyScanTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        RealPeer.require("openssl", "openssl");
+        RealPeer.require(OpenSslCa.installed("openssl"), "openssl is not installed (Debian package openssl)");
         root = OpenSslCa.root(dir, "Scan Root");
         client = root.client("scan partner", "rsa:2048", "sha256");
         Path p256 = dir.resolve("p256.pem");
@@ -211,7 +212,7 @@ class TlsPolicyScanTest {
 
     @Test
     void sslscanFindsExactlyTheDefaultPolicy() throws Exception {
-        RealPeer.require("sslscan", "sslscan");
+        RealPeer.require(OpenSslCa.installed("sslscan"), "sslscan is not installed (Debian package sslscan)");
         for (TlsListener l : new TlsListener[] {rsa, ecdsa}) {
             // with a client certificate: without one the server ends every TLS 1.2 handshake and
             // sslscan counts no TLS 1.2 suite as accepted
