@@ -163,17 +163,6 @@ public final class BanEngine {
         return FailureOutcome.BANNED;
     }
 
-    /**
-     * Failures counted for {@code source}'s key within findtime now (0 if none, banned, or its
-     * history was evicted): lets the listener hold a source to {@code maxretry - failuresInWindow}
-     * handshakes in flight. Takes one short per-segment lock of the failure table, allocates
-     * nothing beyond the key.
-     */
-    public int failuresInWindow(InetAddress source) {
-        JailConfig c = config;
-        return failures.failures(c.keyOf(source), clock.millis(), c.findTime().toMillis());
-    }
-
     public boolean isIgnored(InetAddress source) {
         for (IpRange r : ignore) {
             if (r.contains(source)) {
@@ -381,6 +370,17 @@ public final class BanEngine {
     public synchronized BanRecord banOf(InetAddress source) {
         BanRecord r = active.get(config.keyOf(source));
         return r != null && r.untilMillis() > clock.millis() ? r : null;
+    }
+
+    /**
+     * Failures of {@code source}'s ban unit within findtime of now (0 if it has none, is banned,
+     * or its history was evicted). Takes one short per-segment lock of the failure table. The
+     * listener holds a source that has not proven itself to {@code maxretry - failures} handshakes
+     * in flight.
+     */
+    public int failures(InetAddress source) {
+        JailConfig c = config;
+        return failures.failures(c.keyOf(source), clock.millis(), c.findTime().toMillis());
     }
 
     public EngineStats stats() {
