@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * early leaked descriptors. Here no client can hold anything but its own socket and a small buffer:
  * the request head must arrive within {@link Limits#requestTimeout()}, a connection silent for
  * {@link Limits#idleTimeout()} is closed, at most {@link Limits#maxConnections()} are open (the
- * oldest is closed for a new one), and the answer must be taken within the request timeout too.
+ * one silent longest is closed for a new one), and the answer must be taken within the request timeout too.
  */
 public final class MetricsHttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsHttpServer.class);
@@ -37,7 +37,7 @@ public final class MetricsHttpServer implements AutoCloseable {
     /**
      * @param requestTimeout  from accept until the request head is complete, and again for the answer
      * @param idleTimeout     longest silence while a request head is being read
-     * @param maxConnections  open connections at most; the oldest is closed to admit a new one
+     * @param maxConnections  open connections at most; the one silent longest is closed to admit a new one
      * @param maxRequestBytes size of a request head at most (answered 431 beyond)
      */
     public record Limits(Duration requestTimeout, Duration idleTimeout, int maxConnections, int maxRequestBytes) {
@@ -59,7 +59,7 @@ public final class MetricsHttpServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Selector selector;
     private final Thread thread;
-    /** Open connections, oldest first (selector thread only). */
+    /** Open connections (selector thread only). */
     private final LinkedHashMap<SocketChannel, Conn> conns = new LinkedHashMap<>();
     private volatile boolean closed;
     private SelectionKey acceptKey;      // selector thread only
@@ -74,10 +74,12 @@ public final class MetricsHttpServer implements AutoCloseable {
         ByteBuffer out;
         long deadline;
         long idleDeadline;
+        long lastActivity;
 
-        Conn(SelectionKey key, int size, long deadline, long idleDeadline) {
+        Conn(SelectionKey key, int size, long now, long deadline, long idleDeadline) {
             this.key = key;
             this.in = ByteBuffer.allocate(size);
+            this.lastActivity = now;
             this.deadline = deadline;
             this.idleDeadline = idleDeadline;
         }
@@ -188,24 +190,42 @@ public final class MetricsHttpServer implements AutoCloseable {
         SocketChannel ch;
         while ((ch = acceptOne(now)) != null) {
             if (conns.size() >= limits.maxConnections()) {
-                // the oldest is the one most likely stalling; a scraper's request takes milliseconds
-                Iterator<SocketChannel> oldest = conns.keySet().iterator();
-                closeQuietly(oldest.next());
-                synchronized (conns) {
-                    oldest.remove();
-                }
+                evictLongestSilent();
             }
+            Conn c;
             try {
                 ch.configureBlocking(false);
                 SelectionKey key = ch.register(selector, SelectionKey.OP_READ);
-                Conn c = new Conn(key, limits.maxRequestBytes(), now + limits.requestTimeout().toNanos(),
+                c = new Conn(key, limits.maxRequestBytes(), now, now + limits.requestTimeout().toNanos(),
                         now + limits.idleTimeout().toNanos());
                 synchronized (conns) {
                     conns.put(ch, c);
                 }
             } catch (IOException e) {
                 closeQuietly(ch);
+                continue;
             }
+            // read at once: a scraper whose request is already here is answered now, and a client that
+            // already closed is gone now, so in a burst only connections really stalling count to the bound
+            serve(ch, c, now);
+        }
+    }
+
+    /**
+     * Closes the connection that has been silent longest: a stalling client rather than a scraper,
+     * whose request follows its connect at once (and one already sent is answered on accept).
+     */
+    private void evictLongestSilent() {
+        SocketChannel victim = null;
+        long oldest = 0;
+        for (java.util.Map.Entry<SocketChannel, Conn> e : conns.entrySet()) {
+            if (victim == null || e.getValue().lastActivity - oldest < 0) {
+                victim = e.getKey();
+                oldest = e.getValue().lastActivity;
+            }
+        }
+        if (victim != null) {
+            drop(victim);
         }
     }
 
@@ -240,6 +260,7 @@ public final class MetricsHttpServer implements AutoCloseable {
                     return;
                 }
                 c.idleDeadline = now + limits.idleTimeout().toNanos();
+                c.lastActivity = now;
                 byte[] answer = answerIfComplete(c.in);
                 if (answer == null) {
                     return;
