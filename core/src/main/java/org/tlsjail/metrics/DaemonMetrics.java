@@ -1,5 +1,6 @@
 package org.tlsjail.metrics;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -30,6 +31,9 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final Counter refused;
     private final Counter bans;
     private final Counter unbans;
+    /** One label child per refusal reason / unban cause, resolved once: a refusal allocates nothing. */
+    private final CounterDataPoint[] refusedBy;
+    private final CounterDataPoint[] unbansBy;
     private HTTPServer server;
 
     /**
@@ -40,10 +44,20 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                 .labelNames("outcome", "reason").register(registry);
         refused = Counter.builder().name("tlsjail_refused_connections")
                 .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit)")
-                .labelNames("reason").register(registry);
+                .labelNames("reason").withoutExemplars().register(registry);
         bans = Counter.builder().name("tlsjail_bans").help("Bans made (automatic and manual)").register(registry);
         unbans = Counter.builder().name("tlsjail_unbans").help("Bans ended, by cause (expired, manual, dropped)")
-                .labelNames("cause").register(registry);
+                .labelNames("cause").withoutExemplars().register(registry);
+        Refusal[] reasons = Refusal.values();
+        refusedBy = new CounterDataPoint[reasons.length];
+        for (Refusal r : reasons) {
+            refusedBy[r.ordinal()] = refused.labelValues(r.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        UnbanCause[] causes = UnbanCause.values();
+        unbansBy = new CounterDataPoint[causes.length];
+        for (UnbanCause c : causes) {
+            unbansBy[c.ordinal()] = unbans.labelValues(c.name().toLowerCase(Locale.ROOT));
+        }
         GaugeWithCallback.builder().name("tlsjail_active_bans").help("Bans in force now")
                 .callback(cb -> cb.call(engine.stats().activeBans())).register(registry);
         GaugeWithCallback.builder().name("tlsjail_tracked_sources").help("Sources with failures in their findtime window")
@@ -52,6 +66,16 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                 .help("Fail2Ban log lines dropped (queue full) or not written (file fault)")
                 .callback(cb -> cb.call(logLinesLost.getAsLong())).register(registry);
         handshakes.labelValues("ok", "");
+    }
+
+    /** Adds a gauge read at each scrape ({@code read} must be cheap and never block). */
+    public void gauge(String name, String help, LongSupplier read) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
+    }
+
+    /** Adds a counter read at each scrape ({@code read} must be cheap, never block, never decrease). */
+    public void counter(String name, String help, LongSupplier read) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
     }
 
     /** Starts the HTTP endpoint ({@code /metrics}). */
@@ -75,7 +99,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
 
     @Override
     public void onRefused(InetAddress source, Refusal refusal) {
-        refused.labelValues(refusal.name().toLowerCase(Locale.ROOT).replace('_', '-')).inc();
+        refusedBy[refusal.ordinal()].inc();
     }
 
     @Override
@@ -85,7 +109,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
 
     @Override
     public void onUnban(BanRecord ban, UnbanCause cause) {
-        unbans.labelValues(cause.name().toLowerCase(Locale.ROOT)).inc();
+        unbansBy[cause.ordinal()].inc();
     }
 
     @Override
