@@ -19,11 +19,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.pki.DemoPki;
+import org.tlsjail.testing.RealPeer;
 
 /**
  * The Debian package on this machine, as an administrator uses it: dpkg -i, the files, the user,
@@ -55,11 +54,11 @@ class DebianPackageIT {
         requireRootAndDpkg();
         Path deb = builtDeb("deb.file");
         Path upgrade = builtDeb("deb.upgrade-test.file");
-        Assumptions.assumeTrue(run("dpkg-query", "-W", "-f=${Status}", "tlsjail").out().isEmpty()
-                        || run("dpkg-query", "-W", "-f=${Status}", "tlsjail").out().contains("not-installed"),
-                "tlsjail is installed on this machine: this test would purge it");
-        Assumptions.assumeTrue(run("getent", "passwd", "tlsjail").exit() != 0,
-                "a user tlsjail exists on this machine: purging the package would delete it");
+        String status = run("dpkg-query", "-W", "-f=${Status}", "tlsjail").out();
+        RealPeer.require(status.isEmpty() || status.contains("not-installed"),
+                "a machine without tlsjail: it is installed here (" + status + ") and this test would purge it");
+        RealPeer.require(run("getent", "passwd", "tlsjail").exit() != 0,
+                "a machine without a user tlsjail: purging the package would delete it");
         boolean jailExisted = Files.exists(Path.of("/etc/fail2ban/jail.d/os4x.conf"));
         boolean filterExisted = Files.exists(Path.of("/etc/fail2ban/filter.d/os4x.conf"));
         Process daemon = null;
@@ -203,15 +202,9 @@ class DebianPackageIT {
     // ---------------------------------------------------------------- helpers
 
     private static void requireRootAndDpkg() {
-        boolean ci = "true".equals(System.getenv("CI"));
-        boolean root = "root".equals(System.getProperty("user.name"));
-        boolean dpkg = onPath("dpkg") && onPath("openssl") && onPath("setpriv");
-        String why = !root ? "not root: the Debian package test installs and purges tlsjail system-wide"
-                : "dpkg, openssl or setpriv missing";
-        if (ci && !(root && dpkg)) {
-            Assertions.fail(why + " (CI=true: required)");
-        }
-        Assumptions.assumeTrue(root && dpkg, why);
+        RealPeer.require("root".equals(System.getProperty("user.name")),
+                "not root: the Debian package test installs and purges tlsjail system-wide");
+        RealPeer.require(onPath("dpkg") && onPath("openssl") && onPath("setpriv"), "dpkg, openssl or setpriv missing");
     }
 
     private static boolean onPath(String command) {
@@ -226,12 +219,8 @@ class DebianPackageIT {
     /** The package failsafe names in {@code property} (built in package / pre-integration-test). */
     private static Path builtDeb(String property) {
         String file = System.getProperty(property);
-        boolean built = file != null && Files.isRegularFile(Path.of(file));
-        String why = "no package built at " + file + " (mvn -B verify builds it)";
-        if ("true".equals(System.getenv("CI"))) {
-            Assertions.assertTrue(built, why);
-        }
-        Assumptions.assumeTrue(built, why);
+        RealPeer.require(file != null && Files.isRegularFile(Path.of(file)),
+                "no package built at " + file + " (mvn -B verify builds it)");
         return Path.of(file);
     }
 
