@@ -127,8 +127,11 @@ class DebianPackageIT {
             }
 
             // --- the template: the CLI finds it without flags, and the service would not start ---
+            // Without flags the CLI reads the installed template (the embedded default would pass),
+            // whose key files do not exist yet.
             Result check = tlsjail("config", "check");
-            assertThat(check.all()).as("config check reads the installed file").contains(CONFFILE.toString());
+            assertThat(check.exit()).as(check.all()).isEqualTo(2);
+            assertThat(check.err()).contains("/etc/tlsjail/server-key.pem");
             Result unconfigured = run("/usr/share/tlsjail/bin/tlsjail-configured");
             assertThat(unconfigured.exit()).as(unconfigured.all()).isEqualTo(1);
             assertThat(unconfigured.err()).contains("not starting").contains("/etc/tlsjail/server-key.pem");
