@@ -174,8 +174,9 @@ public final class Main implements Runnable {
             } catch (StartupException e) {
                 err.println("tlsjail: " + e.getMessage());
                 err.flush();
-                // exit 2 = "don't restart" for systemd (RestartPreventExitStatus): a wrong file stays wrong
-                return e.isConfigurationError() ? USAGE : FAILED;
+                // exit 2 = "don't restart" for systemd (RestartPreventExitStatus): a wrong configuration,
+                // a file it names or an unsafe file or directory stays wrong until the operator acts
+                return e.restartWillNotHelp() ? USAGE : FAILED;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return FAILED;

@@ -68,11 +68,11 @@ final class TlsFront implements AutoCloseable {
         this.forward = config.forward();
     }
 
+    /** @param f2b the Fail2Ban log, opened by the caller before anything slow; closed by this front */
     static TlsFront open(TlsjailConfig config, StateDirectory state, BanEngine engine, InstantSource clock,
-                         List<HandshakeObserver> observers) throws StartupException {
+                         List<HandshakeObserver> observers, Fail2BanLog f2b) throws StartupException {
         DemoPki.Layout demo = demoPki(config, state);
         ServerTls tls = loadTls(config, demo, clock);
-        Fail2BanLog f2b = openLog(config.fail2banLog(), clock);
         SwitchableLog log = new SwitchableLog(f2b);
         // A relay is two threads (the application thread from the listener and one copier), bounded
         // by forward.max-relays; they only copy through BC's record layer, so small stacks do.
@@ -184,7 +184,10 @@ final class TlsFront implements AutoCloseable {
             return null;
         }
         try {
+            state.files().ensureDirectory(state.demoPki(), "demo PKI");
             return DemoPki.ensure(state.demoPki());
+        } catch (org.tlsjail.files.UnsafePathException e) {
+            throw StartupException.unsafe(e);
         } catch (IOException | RuntimeException e) {
             throw new StartupException("cannot create the demo PKI in " + state.demoPki() + ": " + e.getMessage(), e);
         }
@@ -243,11 +246,14 @@ final class TlsFront implements AutoCloseable {
                 : TrustSource.pemBundle(t.clientCa());
     }
 
-    static Fail2BanLog openLog(Fail2BanLogSection s, InstantSource clock) throws StartupException {
+    static Fail2BanLog openLog(Fail2BanLogSection s, InstantSource clock, org.tlsjail.files.FileSafety files)
+            throws StartupException {
         Fail2BanLogConfig c = Fail2BanLogConfig.of(s.path()).withDated(s.trailingTimestamp())
                 .withMode(Fail2BanLogConfig.parseMode(s.modeOctal()));
         try {
-            return Fail2BanLog.open(c, clock);
+            return Fail2BanLog.open(c, clock, files);
+        } catch (org.tlsjail.files.UnsafePathException e) {
+            throw StartupException.unsafe(e);
         } catch (IOException | RuntimeException e) {
             throw new StartupException("fail2ban-log.path " + s.path() + " is not writable by this user ("
                     + (e instanceof IOException io ? StateDirectory.reason(io) : e.getMessage())
@@ -273,7 +279,7 @@ final class TlsFront implements AutoCloseable {
                 && current.config().mode().equals(Fail2BanLogConfig.parseMode(ls.modeOctal()));
         Fail2BanLog newLog;
         try {
-            newLog = sameLog ? null : openLog(ls, clock);
+            newLog = sameLog ? null : openLog(ls, clock, state.files());
         } catch (StartupException | RuntimeException e) {
             tls.close();
             throw e;
@@ -289,8 +295,9 @@ final class TlsFront implements AutoCloseable {
         };
     }
 
-    void reopenLog() {
-        log.current().reopen();
+    /** Reopens (and if missing creates) the log file before returning; null if it is open, else why not. */
+    String reopenLog() throws InterruptedException {
+        return log.current().reopenAndWait(java.time.Duration.ofSeconds(10));
     }
 
     void appendStatus(StringBuilder sb) {
