@@ -169,7 +169,7 @@ public final class OpenSslCa {
     }
 
     /** Runs openssl; fails the test with its output if it fails. */
-    static String openssl(String... args) throws Exception {
+    public static String openssl(String... args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add("openssl");
         cmd.addAll(List.of(args));

@@ -145,6 +145,32 @@ class TlsPolicyScanTest {
         assertThat(served(rsa, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")).isFalse();
     }
 
+    /** As Mozilla's intermediate profile: no server preference, the client's order picks the suite. */
+    @Test
+    void theClientsOrderDecides() throws Exception {
+        assertThat(negotiated(ecdsa, "-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"))
+                .isEqualTo("TLS_AES_256_GCM_SHA384");
+        assertThat(negotiated(ecdsa, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"))
+                .isEqualTo("TLS_AES_128_GCM_SHA256");
+        assertThat(negotiated(rsa, "-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"))
+                .isEqualTo("ECDHE-RSA-AES256-GCM-SHA384");
+        assertThat(negotiated(rsa, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"))
+                .isEqualTo("ECDHE-RSA-AES128-GCM-SHA256");
+    }
+
+    private static String negotiated(TlsListener l, String... options) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + l.localAddress().getPort(),
+                "-servername", "localhost", "-cert", client.cert().toString(), "-key", client.key().toString()));
+        cmd.addAll(List.of(options));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Matcher m = Pattern.compile("Cipher is (\\S+)").matcher(out);
+        assertThat(m.find()).as(out).isTrue();
+        return m.group(1);
+    }
+
     /** What the server may sign with (the client's signature_algorithms): no SHA-1, no SHA-224. */
     @Test
     void serverSignsOnlyWithTheDefaultSchemes() throws Exception {
