@@ -145,6 +145,35 @@ class TlsPolicyScanTest {
         assertThat(served(rsa, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")).isFalse();
     }
 
+    /** An operator widens explicitly (an old OFTP2 stack): exactly what is named is added. */
+    @Test
+    void wideningIsExplicit() throws Exception {
+        OpenSslCa.Issued server = root.server("localhost-wide", "rsa:2048");
+        List<String> suites = new ArrayList<>(TlsPolicy.DEFAULT_CIPHER_SUITES);
+        suites.add("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA");
+        List<String> schemes = new ArrayList<>(TlsPolicy.DEFAULT_SIGNATURE_SCHEMES);
+        schemes.add("rsa_pkcs1_sha1");
+        ServerTls tls = ServerTls.load(TlsSettings.of(KeySource.pem(server.cert(), server.key()),
+                TrustSource.pemBundle(root.certificate())).withCipherSuites(suites).withSignatureSchemes(schemes),
+                InstantSource.system());
+        loaded.add(tls);
+        TlsListener wide = TlsListener.builder(tls, engine, (socket, remote, chain) -> {
+            socket.getOutputStream().write("served\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+        }).config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0)).build())
+                .build().start();
+        try {
+            assertThat(served(wide, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0")).isTrue();
+            assertThat(served(wide, "-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA:@SECLEVEL=0")).isFalse();
+            assertThat(served(wide, "-tls1_2", "-sigalgs", "RSA+SHA1", "-client_sigalgs", "rsa_pss_rsae_sha256",
+                    "-cipher", "DEFAULT:@SECLEVEL=0")).isTrue();
+            assertThat(served(wide, "-tls1_2", "-sigalgs", "RSA+SHA224", "-client_sigalgs", "rsa_pss_rsae_sha256",
+                    "-cipher", "DEFAULT:@SECLEVEL=0")).isFalse();
+        } finally {
+            wide.close();
+        }
+    }
+
     /** As Mozilla's intermediate profile: no server preference, the client's order picks the suite. */
     @Test
     void theClientsOrderDecides() throws Exception {
