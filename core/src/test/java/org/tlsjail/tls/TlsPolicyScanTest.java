@@ -174,6 +174,25 @@ class TlsPolicyScanTest {
         }
     }
 
+    /** The key-exchange groups README lists (Bouncy Castle's defaults), one at a time. */
+    @Test
+    void keyExchangeGroupsAreBouncyCastlesDefaults() throws Exception {
+        Set<String> ok13 = new TreeSet<>();
+        Set<String> ok12 = new TreeSet<>();
+        for (String g : List.of("X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048", "ffdhe3072", "ffdhe4096",
+                "ffdhe6144", "ffdhe8192", "brainpoolP256r1")) {
+            if (served(rsa, "-tls1_3", "-groups", g)) {
+                ok13.add(g);
+            }
+            if (served(rsa, "-tls1_2", "-groups", g, "-cipher", "ECDHE:@SECLEVEL=0")) {
+                ok12.add(g);
+            }
+        }
+        assertThat(ok13).containsExactlyInAnyOrder("X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048", "ffdhe3072",
+                "ffdhe4096");
+        assertThat(ok12).containsExactlyInAnyOrder("X25519", "P-256", "P-384", "P-521", "X448");
+    }
+
     /** As Mozilla's intermediate profile: no server preference, the client's order picks the suite. */
     @Test
     void theClientsOrderDecides() throws Exception {
