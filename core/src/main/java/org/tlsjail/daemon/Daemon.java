@@ -311,6 +311,7 @@ public final class Daemon {
                     // New bridges run alongside the old ones for a moment; both only mirror bans.
                     newBridges = startBridges(next);
                 } catch (StartupException e) {
+                    prepared.abandon();
                     return new ReloadResult(false, e.getMessage());
                 }
             }
