@@ -31,6 +31,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final Counter bans;
     private final Counter unbans;
     private HTTPServer server;
+    private volatile io.prometheus.metrics.core.metrics.Histogram clusterLag;
 
     /**
      * @param logLinesLost lines the Fail2Ban log dropped or failed to write, summed since start
@@ -52,6 +53,48 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                 .help("Fail2Ban log lines dropped (queue full) or not written (file fault)")
                 .callback(cb -> cb.call(logLinesLost.getAsLong())).register(registry);
         handshakes.labelValues("ok", "");
+    }
+
+    /** Cluster mode: connected, events in/out, invalid entries, Redis errors, failures shared/local, lag. */
+    public void observeCluster(java.util.function.Supplier<org.tlsjail.cluster.ClusterStatus> status) {
+        GaugeWithCallback.builder().name("tlsjail_cluster_connected")
+                .help("1 while Redis answers and this node shares failures and bans, 0 while it works alone")
+                .callback(cb -> cb.call(status.get().connected() ? 1 : 0)).register(registry);
+        CounterWithCallback.builder().name("tlsjail_cluster_events")
+                .help("Bans and unbans exchanged with the other nodes (in: applied here, out: announced from here)")
+                .labelNames("direction").callback(cb -> {
+                    org.tlsjail.cluster.ClusterStatus c = status.get();
+                    cb.call(c.eventsIn(), "in");
+                    cb.call(c.eventsOut(), "out");
+                }).register(registry);
+        CounterWithCallback.builder().name("tlsjail_cluster_invalid_entries")
+                .help("Entries read from Redis and skipped as malformed, oversized or absurd")
+                .callback(cb -> cb.call(status.get().invalid())).register(registry);
+        CounterWithCallback.builder().name("tlsjail_cluster_redis_errors")
+                .help("Redis requests that failed (refused, timed out, error reply)")
+                .callback(cb -> cb.call(status.get().redisErrors())).register(registry);
+        CounterWithCallback.builder().name("tlsjail_cluster_failures")
+                .help("Failures counted in the shared window (shared) or only here (local: Redis away or queue full)")
+                .labelNames("scope").callback(cb -> {
+                    org.tlsjail.cluster.ClusterStatus c = status.get();
+                    cb.call(c.failuresSent(), "shared");
+                    cb.call(c.failuresLocal(), "local");
+                }).register(registry);
+        GaugeWithCallback.builder().name("tlsjail_cluster_pending")
+                .help("Bans and unbans of this node waiting to be sent to Redis")
+                .callback(cb -> cb.call(status.get().pending())).register(registry);
+        clusterLag = io.prometheus.metrics.core.metrics.Histogram.builder().name("tlsjail_cluster_propagation_seconds")
+                .help("From a ban decided on another node to the ban in force here")
+                .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+                .register(registry);
+    }
+
+    /** A ban of another node applied here {@code millis} after it was decided. */
+    public void observeClusterLag(long millis) {
+        io.prometheus.metrics.core.metrics.Histogram h = clusterLag;
+        if (h != null) {
+            h.observe(millis / 1000.0);
+        }
     }
 
     /** Starts the HTTP endpoint ({@code /metrics}). */
