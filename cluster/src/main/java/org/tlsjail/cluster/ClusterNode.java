@@ -70,6 +70,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
     private static final long BLOCK_MILLIS = 1000;
     private static final long HEARTBEAT_MILLIS = 2000;
     private static final long NODE_SEEN_MILLIS = 15_000;
+    private static final Duration MIN_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     static final long TOMBSTONE_RETENTION_MILLIS = Duration.ofDays(7).toMillis();
 
     private sealed interface Op permits Failure, Ban, Unban {
@@ -138,7 +139,10 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                 uri.setAuthentication(settings.password());
             }
         }
-        uri.setTimeout(settings.timeout());
+        // Connecting (TCP, TLS, AUTH, HELLO) at a cold JVM start takes longer than a request;
+        // it only ever runs on the cluster's own threads (and once at start-up).
+        Duration connectTimeout = settings.timeout().compareTo(MIN_CONNECT_TIMEOUT) < 0 ? MIN_CONNECT_TIMEOUT : settings.timeout();
+        uri.setTimeout(connectTimeout);
         this.redisName = describe(uri);
         this.client = RedisClient.create(resources, uri);
         long timeoutNanos = settings.timeout().toNanos();
@@ -146,7 +150,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                 .autoReconnect(true)
                 // Never queue while disconnected: a request fails at once and the node works alone.
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).build())
+                .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).build())
                 .timeoutOptions(TimeoutOptions.builder().timeoutSource(new TimeoutOptions.TimeoutSource() {
                     @Override
                     public long getTimeout(RedisCommand<?, ?, ?> command) {
