@@ -9,13 +9,13 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.testing.Await;
 
 /**
  * Three in-process nodes (engine + cluster client each) against a real redis-server: the shared
@@ -65,15 +65,8 @@ class ClusterNodeTest {
         return InetAddress.getByName(s);
     }
 
-    static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            if (condition.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("not within 20 s: " + what);
+    static void await(String what, BooleanSupplier condition) {
+        Await.until(what, Duration.ofSeconds(20), condition);
     }
 
     @Test
