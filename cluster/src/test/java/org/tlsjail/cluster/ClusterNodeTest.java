@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.testing.Await;
+import org.tlsjail.testing.RedisProcess;
 
 /**
  * Three in-process nodes (engine + cluster client each) against a real redis-server: the shared
@@ -41,17 +42,17 @@ class ClusterNodeTest {
     record Node(BanEngine engine, ClusterNode cluster) {
     }
 
-    private RedisServer redis(String... extra) throws Exception {
-        RedisServer r = RedisServer.start(tmp.resolve("redis"), extra);
+    private RedisProcess redis(String... extra) throws Exception {
+        RedisProcess r = RedisProcess.start(tmp.resolve("redis"), extra);
         open.add(r);
         return r;
     }
 
-    private Node node(RedisServer r, String name) throws Exception {
+    private Node node(RedisProcess r, String name) throws Exception {
         return node(r, name, null, null);
     }
 
-    private Node node(RedisServer r, String name, String user, String password) throws Exception {
+    private Node node(RedisProcess r, String name, String user, String password) throws Exception {
         BanEngine e = new BanEngine(JAIL, InstantSource.system());
         open.add(e.startSweeper());
         ClusterNode c = ClusterNode.start(new ClusterSettings(r.uri(), null, user,
@@ -71,7 +72,7 @@ class ClusterNodeTest {
 
     @Test
     void oneFailureOnEachOfThreeNodesBansEverywhere() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         Node a = node(r, "a");
         Node b = node(r, "b");
         Node c = node(r, "c");
@@ -92,7 +93,7 @@ class ClusterNodeTest {
 
     @Test
     void failuresOutsideFindtimeDoNotAddUpAndTwoFailuresDoNotBan() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         Node a = node(r, "a");
         Node b = node(r, "b");
         InetAddress src = ip("192.0.2.9");
@@ -104,7 +105,7 @@ class ClusterNodeTest {
 
     @Test
     void manualBanOnOneNodeRefusedOnTheOthersAndUnbanAnywhereLiftsIt() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         Node a = node(r, "a");
         Node b = node(r, "b");
         Node c = node(r, "c");
@@ -120,7 +121,7 @@ class ClusterNodeTest {
 
     @Test
     void redisKilledNodesBanLocallyAndMergeBothWaysWhenItIsBack() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         Node a = node(r, "a");
         Node b = node(r, "b");
         Node c = node(r, "c");
@@ -159,7 +160,7 @@ class ClusterNodeTest {
 
     @Test
     void aBanOlderThanAnUnbanDoesNotComeBack() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         Node a = node(r, "a");
         Node b = node(r, "b");
         InetAddress src = ip("203.0.113.4");
@@ -181,7 +182,7 @@ class ClusterNodeTest {
 
     @Test
     void aNodeStartedLaterRefusesAClusterBanAtOnce() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         Node a = node(r, "a");
         InetAddress src = ip("203.0.113.5");
         a.engine().ban(src, null, "manual");
@@ -193,7 +194,7 @@ class ClusterNodeTest {
 
     @Test
     void garbageUnderThePrefixIsSkippedAndCounted() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         long now = System.currentTimeMillis();
         String valid = "203.0.113.6";
         // the ban set: a valid ban, a member that is no address, one with host bits below its prefix,
@@ -241,7 +242,7 @@ class ClusterNodeTest {
 
     @Test
     void bansTakenFromRedisAreBoundedByMaxBans() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         long now = System.currentTimeMillis();
         for (int i = 1; i <= 50; i++) {
             String k = "10.1.0." + i;
@@ -257,7 +258,7 @@ class ClusterNodeTest {
 
     @Test
     void passwordFromSettingsAndAWrongPasswordIsAClearStartError() throws Exception {
-        RedisServer r = redis("--requirepass", "s3cret-pw");
+        RedisProcess r = redis("--requirepass", "s3cret-pw");
         Node a = node(r, "a", null, "s3cret-pw");
         assertThat(a.cluster().status().connected()).isTrue();
         BanEngine e = new BanEngine(JAIL, InstantSource.system());
@@ -271,9 +272,9 @@ class ClusterNodeTest {
 
     @Test
     void aclUserLimitedToThePrefixWorks() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         assertThat(r.command(null, "ACL", "SETUSER", "tj", "on", ">tj-pw", "~{t}:*", "resetchannels",
-                "-@all", "+eval", "+zadd", "+zscore", "+zrem", "+zcard", "+zrangebyscore", "+zrevrangebyscore",
+                "-@all", "+evalsha", "+script|load", "+zadd", "+zscore", "+zrem", "+zcard", "+zrangebyscore", "+zrevrangebyscore",
                 "+zremrangebyscore", "+hset", "+hget", "+hdel", "+hmget", "+del", "+pexpire", "+xadd", "+xread",
                 "+xrange", "+xrevrange", "+ping", "+hello", "+auth"))
                 .startsWith("+OK");
@@ -290,7 +291,7 @@ class ClusterNodeTest {
 
     @Test
     void unreachableRedisAtStartIsNotFatalAndTheNodeJoinsWhenItAppears() throws Exception {
-        RedisServer r = redis();
+        RedisProcess r = redis();
         r.kill9();
         BanEngine e = new BanEngine(JAIL, InstantSource.system());
         ClusterNode c = ClusterNode.start(new ClusterSettings(r.uri(), null, null, null, "t", Duration.ofMillis(300),

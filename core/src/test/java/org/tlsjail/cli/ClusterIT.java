@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tlsjail.testing.RedisProcess;
 
 /**
  * Three real nodes ({@code bin/tlsjail run}) sharing one real redis-server (requirepass, password
@@ -35,7 +36,7 @@ class ClusterIT {
         }
     }
 
-    private Path config(int n, RedisChild redis, String passwordFile) throws Exception {
+    private Path config(int n, RedisProcess redis, String passwordFile) throws Exception {
         Path f = work.resolve("node" + n + ".yaml");
         Files.writeString(f, "state-dir: state" + n + "\nlisten: {port: 0}\njail: {maxretry: 3}\n"
                 + "cluster:\n  redis: redis://127.0.0.1:" + redis.port + "\n  password-file: " + passwordFile
@@ -83,7 +84,7 @@ class ClusterIT {
 
     @Test
     void threeNodesShareTheWindowAndTheBansAndSurviveARedisOutage() throws Exception {
-        RedisChild redis = new RedisChild(work.resolve("redis"), "--requirepass", PASSWORD);
+        RedisProcess redis = RedisProcess.start(work.resolve("redis"), "--requirepass", PASSWORD);
         open.add(redis);
         Path pw = work.resolve("redis.pw");
         Files.writeString(pw, PASSWORD + "\n");

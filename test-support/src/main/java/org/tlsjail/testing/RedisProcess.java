@@ -1,4 +1,4 @@
-package org.tlsjail.cluster;
+package org.tlsjail.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,44 +12,44 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.tlsjail.testing.RealPeer;
 
 /**
  * A private, throw-away {@code redis-server} child process on a free loopback port, without
  * persistence, in its own temp dir (never the system service). A test without redis-server
- * fails under CI=true and is skipped otherwise.
+ * fails under CI=true and is skipped otherwise (see {@link RealPeer}). Also used by bench/.
  */
-final class RedisServer implements AutoCloseable {
+public final class RedisProcess implements AutoCloseable {
     private final Path dir;
     private final List<String> extra;
-    final int port;
+    public final int port;
     private Process process;
 
-    private RedisServer(Path dir, int port, List<String> extra) {
+    private RedisProcess(Path dir, int port, List<String> extra) {
         this.dir = dir;
         this.port = port;
         this.extra = extra;
     }
 
-    static RedisServer start(Path dir, String... extraArgs) throws Exception {
+    /** Starts one in {@code dir} with extra redis-server arguments (e.g. --requirepass PW). */
+    public static RedisProcess start(Path dir, String... extraArgs) throws Exception {
         requireRedis();
-        RedisServer r = new RedisServer(dir, freePort(), List.of(extraArgs));
+        RedisProcess r = new RedisProcess(dir, freePort(), List.of(extraArgs));
         r.launch();
         return r;
     }
 
-    static void requireRedis() {
+    public static void requireRedis() {
         RealPeer.require(Files.isExecutable(Path.of("/usr/bin/redis-server"))
                 || Files.isExecutable(Path.of("/usr/local/bin/redis-server")),
                 "redis-server is not installed (Debian package redis-server)");
     }
 
-    String uri() {
+    public String uri() {
         return "redis://127.0.0.1:" + port;
     }
 
     /** (Re)starts the server on the same port; empty, as nothing is persisted. */
-    void launch() throws Exception {
+    public void launch() throws Exception {
         List<String> cmd = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", dir.toString(), "--protected-mode", "yes"));
         cmd.addAll(extra);
@@ -70,13 +70,13 @@ final class RedisServer implements AutoCloseable {
     }
 
     /** SIGKILL: no goodbye to the clients, nothing saved. */
-    void kill9() throws InterruptedException {
+    public void kill9() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
     /** Sends one command in RESP (inline) and returns the raw reply; for setting up garbage and ACLs. */
-    String command(String password, String... words) throws IOException {
+    public String command(String password, String... words) throws IOException {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
@@ -93,7 +93,7 @@ final class RedisServer implements AutoCloseable {
 
     /** Several commands on one connection (e.g. AUTH user pw, then a command); the raw replies. */
     @SafeVarargs
-    final String commands(List<String>... commands) throws IOException {
+    public final String commands(List<String>... commands) throws IOException {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
