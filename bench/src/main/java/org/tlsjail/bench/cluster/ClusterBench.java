@@ -164,7 +164,7 @@ public final class ClusterBench {
                     ms(pct(window, 0.5)) + " / " + ms(pct(window, 0.99)), "", null);
             notes.add("Propagation: three nodes (each a BanEngine plus its ClusterNode, exactly as the daemon wires them) "
                     + "in one JVM, so one clock times both ends; daemons in separate JVMs add nothing on this path but "
-                    + "scheduling. One ban at a time: a manual ban on node 1 (bans rotate over the nodes), or one failure "
+                    + "scheduling. One ban at a time: a manual ban on one node (rotating over the three), or one failure "
                     + "on each node with the third completing the shared window; measured from the deciding call to "
                     + "the moment each other node's engine holds the ban (its ban table is what accept consults). "
                     + "Each ban gives two arrivals.");
