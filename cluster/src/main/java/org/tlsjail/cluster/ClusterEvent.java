@@ -16,8 +16,8 @@ import org.tlsjail.banengine.SourceKey;
  */
 record ClusterEvent(boolean ban, SourceKey key, long since, Instant until, int count, String node, String reason) {
 
-    /** The longest finite ban accepted from Redis; longer is taken for garbage (permanent is -1). */
-    static final Duration MAX_BAN = Duration.ofDays(400);
+    /** The longest finite ban accepted from Redis: what a node can make itself; longer is garbage (permanent is -1). */
+    static final Duration MAX_BAN = org.tlsjail.banengine.FailDuration.LONGEST;
     /** How far in the future a decision time may lie (clock skew between nodes). */
     static final long MAX_SKEW_MILLIS = Duration.ofMinutes(5).toMillis();
     private static final int MAX_FIELDS = 16;

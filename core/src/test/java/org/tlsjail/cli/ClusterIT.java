@@ -93,7 +93,7 @@ class ClusterIT {
         long now = System.currentTimeMillis();
         redis.command(PASSWORD, "ZADD", "{it}:bans", Long.toString(now + 3_600_000), "not-an-address",
                 Long.toString(now + 3_600_000), "127.0.0.99");
-        redis.command(PASSWORD, "HSET", "{it}:ban-info", "127.0.0.99", now + "|" + (now + 99_999_999_999L) + "|1|x|absurd");
+        redis.command(PASSWORD, "HSET", "{it}:ban-info", "127.0.0.99", now + "|" + (now + 4_000_000_000_000L) + "|1|x|absurd");
         redis.command(PASSWORD, "XADD", "{it}:events", "*", "t", "ban", "k", "127.0.0.98", "n", "bad\nname");
 
         Path[] cfg = new Path[4];
