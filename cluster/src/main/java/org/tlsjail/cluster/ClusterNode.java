@@ -424,6 +424,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                     connect();
                     sync();
                     connected = true;
+                    requeueParked();
                     backoff = 100;
                     if (outageLogged) {
                         LOG.warn("cluster: Redis {} reachable again; merged with the cluster, sharing bans again", redisName);
@@ -452,6 +453,20 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                     return;
                 }
                 backoff = Math.min(backoff * 2, 2000);
+            }
+        }
+    }
+
+    /** Decisions parked while the merge ran (after its snapshot) go out now instead of at the next outage. */
+    private void requeueParked() {
+        List<Op> parked;
+        synchronized (outbox) {
+            parked = new ArrayList<>(outbox.values());
+            outbox.clear();
+        }
+        for (Op op : parked) {
+            if (!queue.offer(op)) {
+                park(op);
             }
         }
     }
