@@ -479,7 +479,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
         }
     }
 
-    /** Applies one stream event of another node. */
+    /** Applies one stream event. */
     private void apply(Map<String, String> body) {
         long now = clock.millis();
         ClusterEvent ev = ClusterEvent.parseStream(body, now);
@@ -487,12 +487,15 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
             invalid.increment();
             return;
         }
-        if (ev.node().equals(settings.nodeName())) {
-            return; // our own decision, in force here already
+        // Our own events are applied too (a no-op when they are in force here already): the stream
+        // is the cluster's order, and after a merge another node's older ban may be replayed before
+        // our newer unban, which must then win here as well.
+        boolean own = ev.node().equals(settings.nodeName());
+        if (!own) {
+            eventsIn.increment();
         }
-        eventsIn.increment();
         if (ev.ban()) {
-            if (applyRemoteBan(ev)) {
+            if (applyRemoteBan(ev) && !own) {
                 lagObserver.accept(Math.max(0, now - ev.since()));
             }
         } else {

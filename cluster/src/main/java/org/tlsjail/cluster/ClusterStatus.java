@@ -15,7 +15,7 @@ import java.util.List;
  * @param redisErrors    Redis requests that failed (timeouts, refused, errors)
  * @param failuresSent   failures counted in the shared window
  * @param failuresLocal  failures counted only locally (Redis unreachable or the queue full)
- * @param pending        bans and unbans waiting for Redis to come back
+ * @param pending        failures, bans and unbans queued for Redis, or parked until it is back
  */
 public record ClusterStatus(String node, String redis, boolean connected, List<String> nodesSeen, long eventsBehind,
                             String lastError, long eventsIn, long eventsOut, long invalid, long redisErrors,

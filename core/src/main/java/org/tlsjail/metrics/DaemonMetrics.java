@@ -70,9 +70,8 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
 
     /** Cluster mode: connected, events in/out, invalid entries, Redis errors, failures shared/local, lag. */
     public void observeCluster(java.util.function.Supplier<org.tlsjail.cluster.ClusterStatus> status) {
-        GaugeWithCallback.builder().name("tlsjail_cluster_connected")
-                .help("1 while Redis answers and this node shares failures and bans, 0 while it works alone")
-                .callback(cb -> cb.call(status.get().connected() ? 1 : 0)).register(registry);
+        gauge("tlsjail_cluster_connected", "1 while Redis answers and this node shares failures and bans, 0 while it works alone",
+                () -> status.get().connected() ? 1 : 0);
         CounterWithCallback.builder().name("tlsjail_cluster_events")
                 .help("Bans and unbans exchanged with the other nodes (in: applied here, out: announced from here)")
                 .labelNames("direction").callback(cb -> {
@@ -80,12 +79,10 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                     cb.call(c.eventsIn(), "in");
                     cb.call(c.eventsOut(), "out");
                 }).register(registry);
-        CounterWithCallback.builder().name("tlsjail_cluster_invalid_entries")
-                .help("Entries read from Redis and skipped as malformed, oversized or absurd")
-                .callback(cb -> cb.call(status.get().invalid())).register(registry);
-        CounterWithCallback.builder().name("tlsjail_cluster_redis_errors")
-                .help("Redis requests that failed (refused, timed out, error reply)")
-                .callback(cb -> cb.call(status.get().redisErrors())).register(registry);
+        counter("tlsjail_cluster_invalid_entries", "Entries read from Redis and skipped as malformed, oversized or absurd",
+                () -> status.get().invalid());
+        counter("tlsjail_cluster_redis_errors", "Redis requests that failed (refused, timed out, error reply)",
+                () -> status.get().redisErrors());
         CounterWithCallback.builder().name("tlsjail_cluster_failures")
                 .help("Failures counted in the shared window (shared) or only here (local: Redis away or queue full)")
                 .labelNames("scope").callback(cb -> {
@@ -93,9 +90,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                     cb.call(c.failuresSent(), "shared");
                     cb.call(c.failuresLocal(), "local");
                 }).register(registry);
-        GaugeWithCallback.builder().name("tlsjail_cluster_pending")
-                .help("Bans and unbans of this node waiting to be sent to Redis")
-                .callback(cb -> cb.call(status.get().pending())).register(registry);
+        gauge("tlsjail_cluster_pending", "Failures, bans and unbans of this node waiting to be sent to Redis (queued, or parked while Redis is away)", () -> status.get().pending());
         clusterLag = io.prometheus.metrics.core.metrics.Histogram.builder().name("tlsjail_cluster_propagation_seconds")
                 .help("From a ban decided on another node to the ban in force here")
                 .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
