@@ -151,6 +151,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
         this.redisName = describe(uri);
         this.client = RedisClient.create(resources, uri);
         long timeoutNanos = settings.timeout().toNanos();
+        long xreadTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(BLOCK_MILLIS) + connectTimeout.toNanos();
         ClientOptions.Builder options = ClientOptions.builder()
                 .autoReconnect(true)
                 // Never queue while disconnected: a request fails at once and the node works alone.
@@ -159,9 +160,10 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                 .timeoutOptions(TimeoutOptions.builder().timeoutSource(new TimeoutOptions.TimeoutSource() {
                     @Override
                     public long getTimeout(RedisCommand<?, ?, ?> command) {
-                        // XREAD BLOCK waits by design; everything else is bounded by cluster.timeout
-                        return command.getType() == CommandType.XREAD
-                                ? timeoutNanos + TimeUnit.MILLISECONDS.toNanos(BLOCK_MILLIS) : timeoutNanos;
+                        // XREAD BLOCK waits by design, and a late answer only delays events (the writer's
+                        // requests, bounded by cluster.timeout, detect a slow Redis): a busy host's
+                        // scheduling hiccup must not make the node drop out and merge again
+                        return command.getType() == CommandType.XREAD ? xreadTimeoutNanos : timeoutNanos;
                     }
 
                     @Override

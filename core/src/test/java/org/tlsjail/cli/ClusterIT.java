@@ -40,7 +40,7 @@ class ClusterIT {
         Path f = work.resolve("node" + n + ".yaml");
         Files.writeString(f, "state-dir: state" + n + "\nlisten: {port: 0}\njail: {maxretry: 3}\n"
                 + "cluster:\n  redis: redis://127.0.0.1:" + redis.port + "\n  password-file: " + passwordFile
-                + "\n  key-prefix: it\n  node-name: node-" + n + "\n  timeout-ms: 300\n");
+                + "\n  key-prefix: it\n  node-name: node-" + n + "\n");
         return f;
     }
 
