@@ -26,10 +26,6 @@ final class PythonObject {
         return module + "." + name;
     }
 
-    String simpleName() {
-        return name;
-    }
-
     List<Object> args() {
         return args;
     }
