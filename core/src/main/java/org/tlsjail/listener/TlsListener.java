@@ -300,7 +300,7 @@ public final class TlsListener implements AutoCloseable {
             int perSource = config.maxHandshakesPerSource();
             return admission.tryStart(v, () -> perSource);
         }
-        return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failuresInWindow(v.source)
+        return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failures(v.source)
                 - uncounted(v.key));
     }
 
