@@ -82,9 +82,11 @@ class RelayLimitsTest {
                     + " max-relays-per-source: 3}\n");
             TlsjailConfig config = new ConfigLoader(dir).load(yaml, null);
             BanEngine engine = new BanEngine(config.jail(), InstantSource.system());
-            StateDirectory state = StateDirectory.prepare(config.stateDir());
+            org.tlsjail.files.FileSafety files = org.tlsjail.files.FileSafety.forThisProcess();
+            StateDirectory state = StateDirectory.prepare(config.stateDir(), files);
             List<Socket> clients = new ArrayList<>();
-            try (TlsFront front = TlsFront.open(config, state, engine, InstantSource.system(), List.of())) {
+            org.tlsjail.fail2banlog.Fail2BanLog f2b = TlsFront.openLog(config.fail2banLog(), InstantSource.system(), files);
+            try (f2b; TlsFront front = TlsFront.open(config, state, engine, InstantSource.system(), List.of(), f2b)) {
                 SSLContext ctx = demoClient(DemoPki.layout(state.demoPki()));
                 InetAddress a = InetAddress.getByName("127.0.91.1");
                 InetAddress b = InetAddress.getByName("127.0.91.2");
