@@ -38,6 +38,7 @@ public final class ConfigYaml {
         listen.put("partners", partners);
         listen.put("partner-window", FailDuration.format(c.listen().partnerWindow()));
         listen.put("partner-reserve", c.listen().partnerReserve());
+        listen.put("max-unproven-handshakes", c.listen().maxUnprovenHandshakes());
         root.put("listen", listen);
 
         TlsSection t = c.tls();

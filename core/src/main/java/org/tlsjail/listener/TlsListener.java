@@ -119,7 +119,7 @@ public final class TlsListener implements AutoCloseable {
                 ? Executors.newCachedThreadPool(threads("tlsjail-app-"))
                 : b.applicationExecutor;
         this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal(),
-                config.partnerReserve());
+                config.partnerReserve(), config.maxUnprovenHandshakes());
         // bounded: under an address spray only sources that completed a handshake are remembered
         this.proven = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
                 .expireAfterWrite(config.partnerWindow()).build();
@@ -299,6 +299,9 @@ public final class TlsListener implements AutoCloseable {
         if (v.partner) {
             int perSource = config.maxHandshakesPerSource();
             return admission.tryStart(v, () -> perSource);
+        }
+        if (admission.unprovenFull()) {
+            return false; // cheap: thousands may be waiting when a slot frees
         }
         return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failures(v.source)
                 - uncounted(v.key));
