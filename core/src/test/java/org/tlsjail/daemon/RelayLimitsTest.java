@@ -194,4 +194,19 @@ class RelayLimitsTest {
             // closing
         }
     }
+
+    @Test
+    void listenerAndRelayMetricsRegisterUnderValidNames() throws Exception {
+        BanEngine engine = new BanEngine(org.tlsjail.banengine.JailConfig.defaults(), InstantSource.system());
+        try (org.tlsjail.metrics.DaemonMetrics m = new org.tlsjail.metrics.DaemonMetrics(engine, () -> 0)) {
+            TlsFront.registerMetrics(m, () -> null); // throws on an invalid or duplicate name
+            m.serve("127.0.0.1", 0);
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + m.port() + "/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.body()).contains("tlsjail_relays_open 0", "tlsjail_backend_connect_failures_total 0",
+                    "tlsjail_relayed_bytes_to_backend_total 0", "tlsjail_handshake_server_timeouts_total 0",
+                    "tlsjail_handshakes_waiting 0");
+        }
+    }
 }
