@@ -6,8 +6,8 @@ import java.net.InetAddress;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** {@link BanEngine#failuresInWindow}: what the listener's per-source admission asks. */
-class FailuresInWindowTest {
+/** {@link BanEngine#failures}: what the listener's per-source admission asks. */
+class FailuresOfBanUnitTest {
     @Test
     void countsFailuresOfTheBanUnitWithinFindtime() throws Exception {
         ManualClock clock = new ManualClock();
@@ -15,13 +15,13 @@ class FailuresInWindowTest {
                 .ipv6Prefix(64).build(), clock);
         InetAddress a = InetAddress.getByName("2001:db8:1:2::1");
         InetAddress b = InetAddress.getByName("2001:db8:1:2:ffff::9");
-        assertThat(engine.failuresInWindow(a)).isZero();
+        assertThat(engine.failures(a)).isZero();
         engine.recordFailure(a);
         clock.advance(Duration.ofMinutes(6));
         engine.recordFailure(b);
-        assertThat(engine.failuresInWindow(b)).as("one /64, two addresses").isEqualTo(2);
-        assertThat(engine.failuresInWindow(InetAddress.getByName("2001:db8:1:3::1"))).isZero();
+        assertThat(engine.failures(b)).as("one /64, two addresses").isEqualTo(2);
+        assertThat(engine.failures(InetAddress.getByName("2001:db8:1:3::1"))).isZero();
         clock.advance(Duration.ofMinutes(5));
-        assertThat(engine.failuresInWindow(a)).as("the first left the window").isEqualTo(1);
+        assertThat(engine.failures(a)).as("the first left the window").isEqualTo(1);
     }
 }
