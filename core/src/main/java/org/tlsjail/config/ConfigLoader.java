@@ -260,9 +260,11 @@ public final class ConfigLoader {
             throw s.error(s.value("partner-reserve"), "partner-reserve",
                     "must be below listen.max-handshakes-total (" + total + ")");
         }
+        int unproven = s.integer("max-unproven-handshakes", org.tlsjail.listener.ListenerConfig.defaultMaxUnprovenHandshakes(),
+                1, 1_000_000);
         s.finish();
         return new ListenSettings(address, port, backlog, perSource, total, threads, weights, partners, partnerWindow,
-                reserve);
+                reserve, unproven);
     }
 
     private static InetAddress address(YamlSection s, String name, String dflt) throws ConfigException {

@@ -13,11 +13,13 @@ import java.util.Map;
  * @param partners       {@code listen.partners}: sources that always get a partner's service
  * @param partnerWindow  {@code listen.partner-window}: a successful handshake makes its source a partner this long
  * @param partnerReserve {@code listen.partner-reserve}: places of max-handshakes-total kept for partners
+ * @param maxUnprovenHandshakes {@code listen.max-unproven-handshakes}: handshakes past the ClientHello of
+ *                       sources that are not known partners, all together
  */
 public record ListenSettings(InetAddress address, int port, int backlog, int maxHandshakesPerSource,
                              int maxHandshakesTotal, int handshakeThreads, Map<String, Integer> weights,
                              java.util.List<org.tlsjail.banengine.SourceKey> partners, java.time.Duration partnerWindow,
-                             int partnerReserve) {
+                             int partnerReserve, int maxUnprovenHandshakes) {
     public ListenSettings {
         weights = Map.copyOf(weights);
         partners = java.util.List.copyOf(partners);
@@ -27,7 +29,8 @@ public record ListenSettings(InetAddress address, int port, int backlog, int max
     public ListenSettings(InetAddress address, int port, int backlog, int maxHandshakesPerSource,
                           int maxHandshakesTotal, int handshakeThreads, Map<String, Integer> weights) {
         this(address, port, backlog, maxHandshakesPerSource, maxHandshakesTotal, handshakeThreads, weights,
-                java.util.List.of(), java.time.Duration.ofHours(1), Math.min(256, maxHandshakesTotal / 4));
+                java.util.List.of(), java.time.Duration.ofHours(1), Math.min(256, maxHandshakesTotal / 4),
+                org.tlsjail.listener.ListenerConfig.defaultMaxUnprovenHandshakes());
     }
 
     public InetSocketAddress socketAddress() {

@@ -117,7 +117,8 @@ final class TlsFront implements AutoCloseable {
                 .handshakeTimeout(config.tls().handshakeTimeout())
                 .partners(config.listen().partners())
                 .partnerWindow(config.listen().partnerWindow())
-                .partnerReserve(config.listen().partnerReserve());
+                .partnerReserve(config.listen().partnerReserve())
+                .maxUnprovenHandshakes(config.listen().maxUnprovenHandshakes());
         config.listen().weights().forEach((kind, w) -> lb.weight(FailureKind.fromConfigName(kind), w));
         return lb.build();
     }

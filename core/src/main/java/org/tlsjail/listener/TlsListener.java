@@ -119,7 +119,7 @@ public final class TlsListener implements AutoCloseable {
                 ? Executors.newCachedThreadPool(threads("tlsjail-app-"))
                 : b.applicationExecutor;
         this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal(),
-                config.partnerReserve());
+                config.partnerReserve(), config.maxUnprovenHandshakes());
         // bounded: under an address spray only sources that completed a handshake are remembered
         this.proven = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
                 .expireAfterWrite(config.partnerWindow()).build();
@@ -300,6 +300,9 @@ public final class TlsListener implements AutoCloseable {
             int perSource = config.maxHandshakesPerSource();
             return admission.tryStart(v, () -> perSource);
         }
+        if (admission.unprovenFull()) {
+            return false; // cheap: thousands may be waiting when a slot frees
+        }
         return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failures(v.source)
                 - uncounted(v.key));
     }
@@ -398,7 +401,7 @@ public final class TlsListener implements AutoCloseable {
      * Runs on a handshake thread, only for connections whose whole first record is in and looks
      * like TLS (see settledAtTheGate). Two clocks: the client has handshake-timeout of its own
      * waiting (time the server spent blocked on the client's bytes, at the gate and here); the
-     * watchdog ends a handshake that took longer than that by a quarter in wall time, which only
+     * watchdog ends a handshake that took twice that in wall time, which only
      * happens when the server was the slow side: that timeout is not the client's failure.
      */
     private void handshake(Socket raw, Visit visit, byte[] first) {
@@ -414,7 +417,7 @@ public final class TlsListener implements AutoCloseable {
         InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
         ServerTls current = tls;
         Attempt attempt = new Attempt();
-        long timeoutMs = config.handshakeTimeout().toMillis() + config.handshakeTimeout().toMillis() / 4;
+        long timeoutMs = 2 * config.handshakeTimeout().toMillis();
         ScheduledFuture<?> timer;
         try {
             timer = watchdog.schedule(() -> {

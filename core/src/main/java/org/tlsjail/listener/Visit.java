@@ -19,6 +19,8 @@ final class Visit {
     boolean held;
     /** Holds an in-flight handshake slot (past the first-flight gate). */
     boolean started;
+    /** Started as a source that is not a known partner (counts against max-unproven-handshakes). */
+    boolean startedUnproven;
     /** Nanoseconds the connection spent waiting for the client's ClientHello bytes at the gate. */
     long clientWaitNanos;
 
