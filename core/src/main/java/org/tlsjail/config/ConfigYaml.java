@@ -31,6 +31,12 @@ public final class ConfigYaml {
             weights.put(k.configName(), c.listen().weights().getOrDefault(k.configName(), 1));
         }
         listen.put("weights", weights);
+        org.tlsjail.listener.ProxyProtocolSettings proxy = c.listen().proxyProtocol();
+        listen.put("proxy-protocol", proxy.version().yamlName());
+        if (proxy.enabled()) {
+            listen.put("trusted-proxies", new ArrayList<>(proxy.trustedProxies().stream().map(Object::toString).toList()));
+            listen.put("proxy-header-timeout", FailDuration.format(proxy.headerTimeout()));
+        }
         root.put("listen", listen);
 
         TlsSection t = c.tls();

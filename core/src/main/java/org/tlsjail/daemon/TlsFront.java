@@ -104,7 +104,8 @@ final class TlsFront implements AutoCloseable {
                 .maxHandshakesPerSource(config.listen().maxHandshakesPerSource())
                 .maxHandshakesTotal(config.listen().maxHandshakesTotal())
                 .handshakeThreads(config.listen().handshakeThreads())
-                .handshakeTimeout(config.tls().handshakeTimeout());
+                .handshakeTimeout(config.tls().handshakeTimeout())
+                .proxyProtocol(config.listen().proxyProtocol());
         config.listen().weights().forEach((kind, w) -> lb.weight(FailureKind.fromConfigName(kind), w));
         return lb.build();
     }
@@ -113,7 +114,7 @@ final class TlsFront implements AutoCloseable {
                           List<java.security.cert.X509Certificate> chain) {
         ForwardSection f = forward;
         if (f == null) {
-            DemoGreeter.greet(socket, chain);
+            DemoGreeter.greet(socket, chain, remote);
         } else {
             new TcpRelay(f, relayThreads, relayWatchdog).relay(socket, remote);
         }
@@ -210,6 +211,12 @@ final class TlsFront implements AutoCloseable {
                 .append(" refused (banned), ").append(s.refusedOverLimit()).append(" refused (over limit)\n");
         sb.append("handshakes:      ").append(s.handshakesSucceeded()).append(" ok, ").append(s.handshakesFailed())
                 .append(" failed, ").append(s.handshakesInProgress()).append(" in progress\n");
+        if (startConfig.listen().proxyProtocol().enabled()) {
+            org.tlsjail.listener.ProxyHeaderStats p = listener.proxyHeaderStats();
+            sb.append("proxy headers:   ").append(p.refusedUntrusted()).append(" refused (untrusted peer), ")
+                    .append(p.headerFailures()).append(" closed (bad header), ").append(p.awaitingHeader())
+                    .append(" awaited\n");
+        }
         sb.append("log lines lost:  ").append(log.current().dropped() + log.current().failedWrites()).append('\n');
         ForwardSection f = forward;
         sb.append("accepted go to:  ").append(f == null ? "demo greeter" : f.target() + " (proxy-protocol "

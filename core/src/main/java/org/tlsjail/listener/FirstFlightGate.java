@@ -1,7 +1,7 @@
 package org.tlsjail.listener;
 
 import java.io.IOException;
-import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
@@ -25,6 +25,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One selector thread does all of it; the accept thread hands connections over through a
  * queue and a wakeup, so it never blocks.
+ *
+ * <p>Behind a balancer ({@link ProxyProtocolSettings}) a connection first passes the PROXY header
+ * stage here: its header is read (exactly its bytes, see {@link ProxyHeaderDecoder}) within the
+ * header timeout, then the {@link ProxyStage} decides on the client's address, and the same
+ * connection waits for its ClientHello with that address as its source.
  */
 final class FirstFlightGate implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FirstFlightGate.class);
@@ -35,20 +40,35 @@ final class FirstFlightGate implements AutoCloseable {
 
     /** Called on the gate's thread when a connection leaves it; the channel is blocking again. */
     interface Next {
-        void onFirstFlight(SocketChannel ch, InetAddress source, long acceptedAtNanos, byte[] firstBytes, Exit exit);
+        /** {@code remote} is the client: the TCP peer, or the address a trusted balancer's header named. */
+        void onFirstFlight(SocketChannel ch, InetSocketAddress remote, long acceptedAtNanos, byte[] firstBytes, Exit exit);
     }
 
-    private record Arrival(SocketChannel ch, InetAddress source, long acceptedAtNanos) {
+    /** The PROXY header stage's outcomes, called on the gate's thread (see {@link TlsListener}). */
+    interface ProxyStage {
+        /**
+         * The header is in. Returns the client's address, from which the connection waits for its
+         * ClientHello, or null if it was refused (and closed).
+         */
+        InetSocketAddress onHeader(SocketChannel ch, InetSocketAddress proxy, ProxyHeader header);
+
+        /** The header was missing, malformed, cut short or late; the gate closes the connection after this call. */
+        void onHeaderFailure(SocketChannel ch, InetSocketAddress proxy, String reason, String detail);
+    }
+
+    private record Arrival(SocketChannel ch, InetSocketAddress remote, long acceptedAtNanos, boolean behindProxy) {
     }
 
     private static final class Pending {
-        final InetAddress source;
-        final long acceptedAtNanos;
-        final long deadlineNanos;
+        InetSocketAddress remote;
+        long acceptedAtNanos;
+        long deadlineNanos;
         ByteBuffer buf = ByteBuffer.allocate(HEADER);
+        /** Non-null while the PROXY header is being read; {@code remote} is then the balancer. */
+        ProxyHeaderDecoder proxyHeader;
 
-        Pending(InetAddress source, long acceptedAtNanos, long deadlineNanos) {
-            this.source = source;
+        Pending(InetSocketAddress remote, long acceptedAtNanos, long deadlineNanos) {
+            this.remote = remote;
             this.acceptedAtNanos = acceptedAtNanos;
             this.deadlineNanos = deadlineNanos;
         }
@@ -59,20 +79,36 @@ final class FirstFlightGate implements AutoCloseable {
     private final long timeoutNanos;
     private final Next next;
     private final Thread thread;
+    private final ProxyProtocolSettings proxy;
+    private final ProxyStage proxyStage;
     private volatile boolean running = true;
     private final java.util.List<java.util.Map.Entry<SelectionKey, Exit>> leaving = new java.util.ArrayList<>();
 
     FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads) throws IOException {
+        this(timeoutNanos, next, threads, ProxyProtocolSettings.OFF, null);
+    }
+
+    /** With a PROXY header stage for connections admitted by {@link #admitBehindProxy}. */
+    FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads,
+                    ProxyProtocolSettings proxy, ProxyStage proxyStage) throws IOException {
         this.selector = Selector.open();
         this.timeoutNanos = timeoutNanos;
         this.next = next;
+        this.proxy = proxy;
+        this.proxyStage = proxyStage;
         this.thread = threads.newThread(this::run);
         thread.start();
     }
 
     /** From the accept thread: park {@code ch} until its first record is in. */
-    void admit(SocketChannel ch, InetAddress source, long acceptedAtNanos) {
-        arrivals.add(new Arrival(ch, source, acceptedAtNanos));
+    void admit(SocketChannel ch, InetSocketAddress remote, long acceptedAtNanos) {
+        arrivals.add(new Arrival(ch, remote, acceptedAtNanos, false));
+        selector.wakeup();
+    }
+
+    /** From the accept thread: park {@code ch}, from a trusted balancer, until its PROXY header is in. */
+    void admitBehindProxy(SocketChannel ch, InetSocketAddress proxyAddress, long acceptedAtNanos) {
+        arrivals.add(new Arrival(ch, proxyAddress, acceptedAtNanos, true));
         selector.wakeup();
     }
 
@@ -94,7 +130,12 @@ final class FirstFlightGate implements AutoCloseable {
                     for (SelectionKey key : selector.keys()) {
                         Pending p = (Pending) key.attachment();
                         if (key.isValid() && now - p.deadlineNanos >= 0) {
-                            leave(key, Exit.TIMEOUT);
+                            if (p.proxyHeader != null) {
+                                headerFailed(key, p, "timeout", "no complete header within "
+                                        + proxy.headerTimeout().toMillis() + " ms");
+                            } else {
+                                leave(key, Exit.TIMEOUT);
+                            }
                         }
                     }
                 }
@@ -113,10 +154,19 @@ final class FirstFlightGate implements AutoCloseable {
         while ((a = arrivals.poll()) != null) {
             try {
                 a.ch().configureBlocking(false);
-                a.ch().register(selector, SelectionKey.OP_READ,
-                        new Pending(a.source(), a.acceptedAtNanos(), a.acceptedAtNanos() + timeoutNanos));
+                Pending p = new Pending(a.remote(), a.acceptedAtNanos(), a.acceptedAtNanos()
+                        + (a.behindProxy() ? proxy.headerTimeout().toNanos() : timeoutNanos));
+                if (a.behindProxy()) {
+                    p.proxyHeader = new ProxyHeaderDecoder(proxy.version());
+                }
+                a.ch().register(selector, SelectionKey.OP_READ, p);
             } catch (IOException | RuntimeException e) {
-                next.onFirstFlight(a.ch(), a.source(), a.acceptedAtNanos(), new byte[0], Exit.RESET);
+                if (a.behindProxy()) {
+                    proxyStage.onHeaderFailure(a.ch(), a.remote(), "reset", e.toString());
+                    closeQuietly(a.ch());
+                } else {
+                    next.onFirstFlight(a.ch(), a.remote(), a.acceptedAtNanos(), new byte[0], Exit.RESET);
+                }
             }
         }
     }
@@ -124,6 +174,9 @@ final class FirstFlightGate implements AutoCloseable {
     private void read(SelectionKey key) {
         Pending p = (Pending) key.attachment();
         SocketChannel ch = (SocketChannel) key.channel();
+        if (p.proxyHeader != null && !readProxyHeader(key, p, ch)) {
+            return;
+        }
         int n;
         try {
             n = ch.read(p.buf);
@@ -156,6 +209,59 @@ final class FirstFlightGate implements AutoCloseable {
         leave(key, Exit.COMPLETE);
     }
 
+    /**
+     * Reads what is there of the PROXY header, never past it. True once the header is in and the
+     * listener took the client's address: the same connection then goes on to its ClientHello
+     * (which may already be waiting in the socket), with its handshake time counted from now.
+     */
+    private boolean readProxyHeader(SelectionKey key, Pending p, SocketChannel ch) {
+        ProxyHeaderDecoder d = p.proxyHeader;
+        ProxyHeaderDecoder.State state = ProxyHeaderDecoder.State.NEED_MORE;
+        while (state == ProxyHeaderDecoder.State.NEED_MORE) {
+            int n;
+            try {
+                n = ch.read(d.buffer());
+            } catch (IOException e) {
+                headerFailed(key, p, "reset", e.toString());
+                return false;
+            }
+            if (n < 0) {
+                headerFailed(key, p, d.consumed() == 0 ? "missing" : "truncated",
+                        "connection ended after " + d.consumed() + " header byte(s)");
+                return false;
+            }
+            state = d.advance();
+            if (n == 0 && state == ProxyHeaderDecoder.State.NEED_MORE) {
+                return false; // the rest comes later
+            }
+        }
+        if (state == ProxyHeaderDecoder.State.FAILED) {
+            headerFailed(key, p, "malformed", d.failure());
+            return false;
+        }
+        InetSocketAddress client = proxyStage.onHeader(ch, p.remote, d.header());
+        if (client == null) {
+            key.cancel();
+            return false;
+        }
+        long now = System.nanoTime();
+        p.proxyHeader = null;
+        p.remote = client;
+        p.acceptedAtNanos = now;
+        p.deadlineNanos = now + timeoutNanos;
+        return true;
+    }
+
+    private void headerFailed(SelectionKey key, Pending p, String reason, String detail) {
+        key.cancel();
+        SocketChannel ch = (SocketChannel) key.channel();
+        try {
+            proxyStage.onHeaderFailure(ch, p.remote, reason, detail);
+        } finally {
+            closeQuietly(ch);
+        }
+    }
+
     /** Marks {@code key} as done; the hand-over happens in {@link #handOver()}, after iterating. */
     private void leave(SelectionKey key, Exit exit) {
         key.cancel();
@@ -178,7 +284,7 @@ final class FirstFlightGate implements AutoCloseable {
                 exit = Exit.RESET;
             }
             try {
-                next.onFirstFlight(ch, p.source, p.acceptedAtNanos, bytes, exit);
+                next.onFirstFlight(ch, p.remote, p.acceptedAtNanos, bytes, exit);
             } catch (RuntimeException ex) {
                 LOG.warn("first-flight hand-over failed", ex);
                 closeQuietly(ch);

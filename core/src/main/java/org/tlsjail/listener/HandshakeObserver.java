@@ -12,7 +12,7 @@ import org.tlsjail.banengine.FailureOutcome;
  */
 public interface HandshakeObserver {
     /** Why a connection was refused before any TLS work. */
-    enum Refusal { BANNED, SOURCE_LIMIT, TOTAL_LIMIT }
+    enum Refusal { BANNED, SOURCE_LIMIT, TOTAL_LIMIT, UNTRUSTED_PROXY }
 
     /** A handshake completed; {@code peerChain} is empty when no client certificate was sent. */
     default void onSuccess(InetSocketAddress remote, List<X509Certificate> peerChain) {
@@ -24,5 +24,12 @@ public interface HandshakeObserver {
 
     /** A connection was refused (closed with RST) before any TLS object existed. */
     default void onRefused(InetAddress source, Refusal refusal) {
+    }
+
+    /**
+     * A trusted balancer's connection was closed for its PROXY header ({@code reason}: missing,
+     * truncated, malformed, timeout, reset). Counted against nobody.
+     */
+    default void onProxyHeaderFailure(InetAddress balancer, String reason) {
     }
 }

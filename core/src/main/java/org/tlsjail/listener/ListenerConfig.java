@@ -24,6 +24,8 @@ import java.util.Objects;
  *                               that stall after their ClientHello make a partner wait
  * @param weights                failures counted per kind (default 1 for every kind)
  * @param refusalLogInterval     at most one operational log line about refusals per interval
+ * @param proxyProtocol          reading the client's address from a trusted balancer's PROXY header
+ *                               (default off)
  */
 public record ListenerConfig(
         InetSocketAddress bind,
@@ -33,12 +35,14 @@ public record ListenerConfig(
         int maxHandshakesTotal,
         int handshakeThreads,
         Map<FailureKind, Integer> weights,
-        Duration refusalLogInterval) {
+        Duration refusalLogInterval,
+        ProxyProtocolSettings proxyProtocol) {
 
     public ListenerConfig {
         Objects.requireNonNull(bind, "bind");
         Objects.requireNonNull(handshakeTimeout, "handshake-timeout");
         Objects.requireNonNull(refusalLogInterval, "refusal-log-interval");
+        Objects.requireNonNull(proxyProtocol, "proxy-protocol");
         if (backlog < 1) {
             throw new IllegalArgumentException("backlog must be at least 1, got " + backlog);
         }
@@ -87,6 +91,7 @@ public record ListenerConfig(
         b.handshakeThreads = handshakeThreads;
         b.weights.putAll(weights);
         b.refusalLogInterval = refusalLogInterval;
+        b.proxyProtocol = proxyProtocol;
         return b;
     }
 
@@ -99,6 +104,7 @@ public record ListenerConfig(
         private int handshakeThreads = 256;
         private final Map<FailureKind, Integer> weights = new EnumMap<>(FailureKind.class);
         private Duration refusalLogInterval = Duration.ofSeconds(60);
+        private ProxyProtocolSettings proxyProtocol = ProxyProtocolSettings.OFF;
 
         public Builder bind(InetSocketAddress v) {
             bind = v;
@@ -140,9 +146,14 @@ public record ListenerConfig(
             return this;
         }
 
+        public Builder proxyProtocol(ProxyProtocolSettings v) {
+            proxyProtocol = v;
+            return this;
+        }
+
         public ListenerConfig build() {
             return new ListenerConfig(bind, backlog, handshakeTimeout, maxHandshakesPerSource, maxHandshakesTotal,
-                    handshakeThreads, weights, refusalLogInterval);
+                    handshakeThreads, weights, refusalLogInterval, proxyProtocol);
         }
     }
 }

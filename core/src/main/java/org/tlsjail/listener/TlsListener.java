@@ -84,6 +84,8 @@ public final class TlsListener implements AutoCloseable {
     private final LongAdder failed = new LongAdder();
     private final AtomicLong refusalsSinceLog = new AtomicLong();
     private final AtomicLong nextRefusalLog = new AtomicLong();
+    private final ProxyProtocolSettings proxy;
+    private final ProxyStageHandler proxyStage;
 
     private TlsListener(Builder b) {
         this.tls = Objects.requireNonNull(b.tls, "tls");
@@ -97,6 +99,8 @@ public final class TlsListener implements AutoCloseable {
                 ? Executors.newCachedThreadPool(threads("tlsjail-app-"))
                 : b.applicationExecutor;
         this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal());
+        this.proxy = config.proxyProtocol();
+        this.proxyStage = new ProxyStageHandler();
     }
 
     public static Builder builder(ServerTls tls, BanEngine engine, ConnectionHandler handler) {
@@ -125,7 +129,7 @@ public final class TlsListener implements AutoCloseable {
         watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
         watchdog.setRemoveOnCancelPolicy(true);
         gate = new FirstFlightGate(config.handshakeTimeout().toNanos(), this::afterFirstFlight,
-                threads("tlsjail-first-flight-"));
+                threads("tlsjail-first-flight-"), proxy, proxyStage);
         running = true;
         acceptThread = threads("tlsjail-accept-").newThread(this::acceptLoop);
         acceptThread.start();
@@ -153,6 +157,11 @@ public final class TlsListener implements AutoCloseable {
     public ListenerStats stats() {
         return new ListenerStats(accepted.sum(), refusedBanned.sum(), refusedOverLimit.sum(), succeeded.sum(),
                 failed.sum(), admission.inProgress());
+    }
+
+    /** Counters of the PROXY header stage (all zero when {@code listen.proxy-protocol} is none). */
+    public ProxyHeaderStats proxyHeaderStats() {
+        return proxyStage.stats();
     }
 
     /** Stops accepting, closes every open connection (handshaking or handed over) and stops all threads. */
@@ -215,26 +224,105 @@ public final class TlsListener implements AutoCloseable {
             }
             accepted.increment();
             Socket s = ch.socket();
-            InetAddress source = s.getInetAddress();
-            if (engine.isBanned(source)) {
-                refuse(s, source, HandshakeObserver.Refusal.BANNED);
+            if (proxy.enabled()) {
+                // behind a balancer the client is known only from the header: the ban check and
+                // the admission below run on the gate's thread once it is in (ProxyStageHandler)
+                proxyStage.accepted(ch);
                 continue;
             }
-            SourceAdmission.Verdict v = admission.tryAcquire(source);
-            if (v != SourceAdmission.Verdict.ADMITTED) {
-                refuse(s, source, v == SourceAdmission.Verdict.SOURCE_LIMIT
-                        ? HandshakeObserver.Refusal.SOURCE_LIMIT : HandshakeObserver.Refusal.TOTAL_LIMIT);
-                continue;
+            if (admitted(s, s.getInetAddress())) {
+                gate.admit(ch, (InetSocketAddress) s.getRemoteSocketAddress(), System.nanoTime());
             }
-            open.add(s);
-            gate.admit(ch, source, System.nanoTime());
+        }
+    }
+
+    /** The ban check and the per-source and total caps; a refused connection is reset. */
+    private boolean admitted(Socket s, InetAddress source) {
+        if (engine.isBanned(source)) {
+            refuse(s, source, HandshakeObserver.Refusal.BANNED);
+            return false;
+        }
+        SourceAdmission.Verdict v = admission.tryAcquire(source);
+        if (v != SourceAdmission.Verdict.ADMITTED) {
+            refuse(s, source, v == SourceAdmission.Verdict.SOURCE_LIMIT
+                    ? HandshakeObserver.Refusal.SOURCE_LIMIT : HandshakeObserver.Refusal.TOTAL_LIMIT);
+            return false;
+        }
+        open.add(s);
+        return true;
+    }
+
+    /**
+     * The PROXY header stage ({@code listen.proxy-protocol}): only trusted balancers get in, each
+     * connection's header gives the client's address, and from then on that address is the
+     * source for everything (ban check, caps, counting, logs, the handler). Header trouble is the
+     * balancer's or an unknown client's: it closes the connection and counts against nobody.
+     */
+    private final class ProxyStageHandler implements FirstFlightGate.ProxyStage {
+        private final AtomicInteger awaitingHeader = new AtomicInteger();
+        private final LongAdder untrusted = new LongAdder();
+        private final LongAdder headerFailures = new LongAdder();
+        private final LogThrottle failureLog = new LogThrottle(clock, config.refusalLogInterval());
+
+        /** On the accept thread: a peer that is not a trusted balancer is reset, counted against nobody. */
+        void accepted(SocketChannel ch) {
+            Socket s = ch.socket();
+            InetAddress peer = s.getInetAddress();
+            if (!proxy.trusts(peer)) {
+                untrusted.increment();
+                refuse(s, peer, HandshakeObserver.Refusal.UNTRUSTED_PROXY);
+                return;
+            }
+            // parked headers cost a descriptor each: bounded like handshakes
+            if (awaitingHeader.incrementAndGet() > config.maxHandshakesTotal()) {
+                awaitingHeader.decrementAndGet();
+                refuse(s, peer, HandshakeObserver.Refusal.TOTAL_LIMIT);
+                return;
+            }
+            gate.admitBehindProxy(ch, (InetSocketAddress) s.getRemoteSocketAddress(), System.nanoTime());
+        }
+
+        @Override
+        public InetSocketAddress onHeader(SocketChannel ch, InetSocketAddress balancer, ProxyHeader header) {
+            awaitingHeader.decrementAndGet();
+            // LOCAL (a health check) and address-less headers: the connection's own endpoints
+            InetSocketAddress client = header.isLocal() ? balancer : header.source();
+            return admitted(ch.socket(), client.getAddress()) ? client : null;
+        }
+
+        @Override
+        public void onHeaderFailure(SocketChannel ch, InetSocketAddress balancer, String reason, String detail) {
+            awaitingHeader.decrementAndGet();
+            headerFailures.increment();
+            for (HandshakeObserver o : observers) {
+                try {
+                    o.onProxyHeaderFailure(balancer.getAddress(), reason);
+                } catch (RuntimeException e) {
+                    LOG.warn("observer {} failed", o, e);
+                }
+            }
+            long n = failureLog.count();
+            if (n > 0) {
+                LOG.info("closed {} connection(s) with a bad PROXY header since last report; latest from {}: {} ({})",
+                        n, Addresses.format(balancer.getAddress()), reason, LogThrottle.printable(detail));
+            }
+        }
+
+        /** True for a source that is one of the balancers: never counted, never banned. */
+        boolean isBalancer(InetAddress source) {
+            return proxy.enabled() && proxy.trusts(source);
+        }
+
+        ProxyHeaderStats stats() {
+            return new ProxyHeaderStats(untrusted.sum(), headerFailures.sum(), awaitingHeader.get());
         }
     }
 
     /** On the gate's thread: the first record is in (or the connection ended): now it gets a thread. */
-    private void afterFirstFlight(SocketChannel ch, InetAddress source, long acceptedAt, byte[] first,
+    private void afterFirstFlight(SocketChannel ch, InetSocketAddress remote, long acceptedAt, byte[] first,
                                   FirstFlightGate.Exit exit) {
         Socket s = ch.socket();
+        InetAddress source = remote.getAddress();
         FailureKind settled = settledAtTheGate(first, exit);
         if (settled != null) {
             // Known without TLS (timed out, reset, ended, not TLS): settled here, without a thread
@@ -246,8 +334,7 @@ public final class TlsListener implements AutoCloseable {
                 return;
             }
             try {
-                failed(source, FailureClassifier.failure((InetSocketAddress) s.getRemoteSocketAddress(), settled,
-                        clock.instant()));
+                failed(source, FailureClassifier.failure(remote, settled, clock.instant()));
             } finally {
                 release(s, source);
                 closeQuietly(s);
@@ -255,7 +342,7 @@ public final class TlsListener implements AutoCloseable {
             return;
         }
         try {
-            handshakes.execute(() -> handshake(s, source, acceptedAt, first));
+            handshakes.execute(() -> handshake(s, remote, acceptedAt, first));
         } catch (RejectedExecutionException e) {
             if (open.remove(s)) {
                 admission.release(source);
@@ -289,7 +376,7 @@ public final class TlsListener implements AutoCloseable {
         // counted before the reset goes out: whoever sees the reset must find it in stats()
         if (why == HandshakeObserver.Refusal.BANNED) {
             refusedBanned.increment();
-        } else {
+        } else if (why != HandshakeObserver.Refusal.UNTRUSTED_PROXY) {
             refusedOverLimit.increment();
         }
         closeQuietly(s);
@@ -318,7 +405,8 @@ public final class TlsListener implements AutoCloseable {
 
     /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
     /** Only for connections whose whole first record is in and looks like TLS (see settledAtTheGate). */
-    private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first) {
+    private void handshake(Socket raw, InetSocketAddress remote, long acceptedAt, byte[] first) {
+        InetAddress source = remote.getAddress();
         if (engine.isBanned(source)) {
             // banned while this connection waited for its ClientHello: typically the attacker's
             // previous handshake, whose failure was recorded after the client saw the alert and
@@ -327,7 +415,6 @@ public final class TlsListener implements AutoCloseable {
             refuse(raw, source, HandshakeObserver.Refusal.BANNED);
             return;
         }
-        InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
         ServerTls current = tls;
         Attempt attempt = new Attempt();
         long timeoutMs = Math.max(1, config.handshakeTimeout().toMillis()
@@ -421,6 +508,11 @@ public final class TlsListener implements AutoCloseable {
 
     private void failed(InetAddress source, HandshakeFailure f) {
         failed.increment();
+        if (proxyStage.isBalancer(source)) {
+            // a balancer's own connection (a health check): its failures are nobody's
+            LOG.debug("handshake of the balancer's own connection from {} failed: {}", f.remote(), f.reason());
+            return;
+        }
         int weight = config.weight(f.kind());
         FailureOutcome outcome = weight == 0 ? FailureOutcome.IGNORED : engine.recordFailure(source, weight, f.reason());
         for (HandshakeObserver o : observers) {

@@ -30,6 +30,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final Counter refused;
     private final Counter bans;
     private final Counter unbans;
+    private final Counter proxyHeaderFailures;
     private HTTPServer server;
 
     /**
@@ -39,7 +40,12 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
         handshakes = Counter.builder().name("tlsjail_handshakes").help("TLS handshakes by outcome (ok, failed) and failure reason")
                 .labelNames("outcome", "reason").register(registry);
         refused = Counter.builder().name("tlsjail_refused_connections")
-                .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit)")
+                .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit,"
+                        + " untrusted-proxy)")
+                .labelNames("reason").register(registry);
+        proxyHeaderFailures = Counter.builder().name("tlsjail_proxy_header_failures")
+                .help("Connections from a trusted balancer closed for their PROXY header, by reason (missing,"
+                        + " truncated, malformed, timeout, reset); counted against nobody")
                 .labelNames("reason").register(registry);
         bans = Counter.builder().name("tlsjail_bans").help("Bans made (automatic and manual)").register(registry);
         unbans = Counter.builder().name("tlsjail_unbans").help("Bans ended, by cause (expired, manual, dropped)")
@@ -76,6 +82,11 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     @Override
     public void onRefused(InetAddress source, Refusal refusal) {
         refused.labelValues(refusal.name().toLowerCase(Locale.ROOT).replace('_', '-')).inc();
+    }
+
+    @Override
+    public void onProxyHeaderFailure(InetAddress balancer, String reason) {
+        proxyHeaderFailures.labelValues(reason).inc();
     }
 
     @Override
