@@ -205,6 +205,9 @@ public final class Main implements Runnable {
         public Integer call() {
             try {
                 TlsjailConfig c = options.load();
+                for (String w : org.tlsjail.config.ConfigWarnings.of(c)) {
+                    spec.commandLine().getErr().println("tlsjail: warning: " + w);
+                }
                 spec.commandLine().getOut().println(c.sourceName() + ": OK");
                 return OK;
             } catch (ConfigException e) {
