@@ -13,6 +13,8 @@ import java.util.regex.Pattern;
 public final class FailDuration {
     /** What {@code -1} parses to: a ban with no end. */
     public static final Duration PERMANENT = Duration.ofSeconds(-1);
+    /** The longest finite duration accepted anywhere (a ban, bantime); longer must be permanent. */
+    public static final Duration LONGEST = Duration.ofDays(100L * 365);
 
     private static final Pattern PART = Pattern.compile(
             "(\\d+(?:\\.\\d+)?)\\s*(years?|yy?|months?|mo|weeks?|ww?|days?|dd?|hours?|hh?|minutes?|mm?|seconds?|ss?)?",
@@ -45,7 +47,7 @@ public final class FailDuration {
             seconds += n * unitSeconds(m.group(2));
             pos = m.end();
         }
-        if (seconds > 100L * 365 * 86400) {
+        if (seconds > LONGEST.toSeconds()) {
             throw new IllegalArgumentException(option + ": '" + text + "' is longer than 100 years; use -1 for permanent");
         }
         return Duration.ofMillis(Math.round(seconds * 1000));

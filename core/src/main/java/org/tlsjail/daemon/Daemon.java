@@ -98,7 +98,7 @@ public final class Daemon {
 
         engine = new BanEngine(config.jail(), clock);
         try {
-            journal = BanJournal.open(state.journal(), clock);
+            journal = BanJournal.open(state.journal(), clock, config.jail());
         } catch (IOException e) {
             throw new StartupException("cannot open ban journal " + state.journal() + ": " + StateDirectory.reason(e), e);
         }
@@ -115,6 +115,7 @@ public final class Daemon {
             metrics = new DaemonMetrics(engine, () -> front == null ? 0 : front.logLinesLost());
             engine.addListener(metrics);
             observers.add(metrics);
+            TlsFront.registerMetrics(metrics, () -> front);
             try {
                 metrics.serve(config.metrics().host(), config.metrics().port());
             } catch (IOException e) {
@@ -326,6 +327,7 @@ public final class Daemon {
         sb.append("failures:        ").append(s.failures()).append('\n');
         sb.append("bans total:      ").append(s.bans()).append('\n');
         sb.append("unbans total:    ").append(s.unbans()).append('\n');
+        sb.append("journal skipped: ").append(journal.skippedRecords()).append(" record(s) at start\n");
         front.appendStatus(sb);
         for (HostBanBridge b : bridges) {
             sb.append("bridge:          ").append(b.status().summary()).append('\n');

@@ -28,48 +28,57 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Behind a balancer ({@link ProxyProtocolSettings}) a connection first passes the PROXY header
  * stage here: its header is read (exactly its bytes, see {@link ProxyHeaderDecoder}) within the
- * header timeout, then the {@link ProxyStage} decides on the client's address, and the same
- * connection waits for its ClientHello with that address as its source.
+ * header timeout, then the {@link ProxyStage} replaces the visit's source with the client's
+ * address and admits it, and the same connection waits for its ClientHello as that source.
  */
 final class FirstFlightGate implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FirstFlightGate.class);
     private static final int HEADER = FailureClassifier.PEEK;
 
-    /** How a connection left the gate. */
-    enum Exit { COMPLETE, EOF, RESET, TIMEOUT }
+    /**
+     * How a connection left the gate. WAITED_OUT: its ClientHello was in, but the server never had
+     * a slot for it before its time ran out: the server's doing, never the client's failure.
+     */
+    enum Exit { COMPLETE, EOF, RESET, TIMEOUT, WAITED_OUT }
 
-    /** Called on the gate's thread when a connection leaves it; the channel is blocking again. */
+    /** Called on the gate's thread. */
     interface Next {
-        /** {@code remote} is the client: the TCP peer, or the address a trusted balancer's header named. */
-        void onFirstFlight(SocketChannel ch, InetSocketAddress remote, long acceptedAtNanos, byte[] firstBytes, Exit exit);
+        /**
+         * The connection's ClientHello is in: may its handshake start now? False keeps it parked
+         * (without reading) until {@link #slotFreed()} or its deadline.
+         */
+        boolean mayStart(Visit visit);
+
+        /** The connection leaves the gate; the channel is blocking again. */
+        void onFirstFlight(SocketChannel ch, Visit visit, byte[] firstBytes, Exit exit);
     }
 
     /** The PROXY header stage's outcomes, called on the gate's thread (see {@link TlsListener}). */
     interface ProxyStage {
         /**
-         * The header is in. Returns the client's address, from which the connection waits for its
-         * ClientHello, or null if it was refused (and closed).
+         * The header is in. Sets the visit's source to the client and admits it; false if it was
+         * refused (and closed).
          */
-        InetSocketAddress onHeader(SocketChannel ch, InetSocketAddress proxy, ProxyHeader header);
+        boolean onHeader(SocketChannel ch, Visit visit, ProxyHeader header);
 
         /** The header was missing, malformed, cut short or late; the gate closes the connection after this call. */
-        void onHeaderFailure(SocketChannel ch, InetSocketAddress proxy, String reason, String detail);
+        void onHeaderFailure(SocketChannel ch, Visit visit, String reason, String detail);
     }
 
-    private record Arrival(SocketChannel ch, InetSocketAddress remote, long acceptedAtNanos, boolean behindProxy) {
+    private record Arrival(SocketChannel ch, Visit visit, boolean behindProxy) {
     }
 
     private static final class Pending {
-        InetSocketAddress remote;
-        long acceptedAtNanos;
+        final Visit visit;
         long deadlineNanos;
         ByteBuffer buf = ByteBuffer.allocate(HEADER);
-        /** Non-null while the PROXY header is being read; {@code remote} is then the balancer. */
+        /** Non-null while the PROXY header is being read; the visit's source is then the balancer. */
         ProxyHeaderDecoder proxyHeader;
+        /** Set once the ClientHello is in and the connection waits for a handshake slot. */
+        boolean waiting;
 
-        Pending(InetSocketAddress remote, long acceptedAtNanos, long deadlineNanos) {
-            this.remote = remote;
-            this.acceptedAtNanos = acceptedAtNanos;
+        Pending(Visit visit, long deadlineNanos) {
+            this.visit = visit;
             this.deadlineNanos = deadlineNanos;
         }
     }
@@ -83,6 +92,10 @@ final class FirstFlightGate implements AutoCloseable {
     private final ProxyStage proxyStage;
     private volatile boolean running = true;
     private final java.util.List<java.util.Map.Entry<SelectionKey, Exit>> leaving = new java.util.ArrayList<>();
+    /** Parked connections whose ClientHello is in, oldest first: they get freed slots in this order. */
+    private final java.util.ArrayDeque<SelectionKey> waiting = new java.util.ArrayDeque<>();
+    private volatile int waitingCount;
+    private volatile boolean slotFreed;
 
     FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads) throws IOException {
         this(timeoutNanos, next, threads, ProxyProtocolSettings.OFF, null);
@@ -101,15 +114,23 @@ final class FirstFlightGate implements AutoCloseable {
     }
 
     /** From the accept thread: park {@code ch} until its first record is in. */
-    void admit(SocketChannel ch, InetSocketAddress remote, long acceptedAtNanos) {
-        arrivals.add(new Arrival(ch, remote, acceptedAtNanos, false));
+    void admit(SocketChannel ch, Visit visit) {
+        arrivals.add(new Arrival(ch, visit, false));
         selector.wakeup();
     }
 
     /** From the accept thread: park {@code ch}, from a trusted balancer, until its PROXY header is in. */
-    void admitBehindProxy(SocketChannel ch, InetSocketAddress proxyAddress, long acceptedAtNanos) {
-        arrivals.add(new Arrival(ch, proxyAddress, acceptedAtNanos, true));
+    void admitBehindProxy(SocketChannel ch, Visit visit) {
+        arrivals.add(new Arrival(ch, visit, true));
         selector.wakeup();
+    }
+
+    /** From any thread: a handshake slot was given back; waiting connections are tried again. */
+    void slotFreed() {
+        if (waitingCount > 0) {
+            slotFreed = true;
+            selector.wakeup();
+        }
     }
 
     private void run() {
@@ -124,6 +145,10 @@ final class FirstFlightGate implements AutoCloseable {
                     }
                 }
                 selector.selectedKeys().clear();
+                if (slotFreed) {
+                    slotFreed = false;
+                    retryWaiting();
+                }
                 long now = System.nanoTime();
                 if (now - nextDeadlineScan >= 0) {
                     nextDeadlineScan = now + TimeUnit.MILLISECONDS.toNanos(100);
@@ -133,7 +158,12 @@ final class FirstFlightGate implements AutoCloseable {
                             if (p.proxyHeader != null) {
                                 headerFailed(key, p, "timeout", "no complete header within "
                                         + proxy.headerTimeout().toMillis() + " ms");
+                            } else if (p.waiting) {
+                                waiting.remove(key);
+                                waitingCount = waiting.size();
+                                leave(key, Exit.WAITED_OUT);
                             } else {
+                                p.visit.clientWaitNanos = now - p.visit.acceptedAtNanos;
                                 leave(key, Exit.TIMEOUT);
                             }
                         }
@@ -154,7 +184,7 @@ final class FirstFlightGate implements AutoCloseable {
         while ((a = arrivals.poll()) != null) {
             try {
                 a.ch().configureBlocking(false);
-                Pending p = new Pending(a.remote(), a.acceptedAtNanos(), a.acceptedAtNanos()
+                Pending p = new Pending(a.visit(), a.visit().acceptedAtNanos
                         + (a.behindProxy() ? proxy.headerTimeout().toNanos() : timeoutNanos));
                 if (a.behindProxy()) {
                     p.proxyHeader = new ProxyHeaderDecoder(proxy.version());
@@ -162,10 +192,13 @@ final class FirstFlightGate implements AutoCloseable {
                 a.ch().register(selector, SelectionKey.OP_READ, p);
             } catch (IOException | RuntimeException e) {
                 if (a.behindProxy()) {
-                    proxyStage.onHeaderFailure(a.ch(), a.remote(), "reset", e.toString());
-                    closeQuietly(a.ch());
+                    try {
+                        proxyStage.onHeaderFailure(a.ch(), a.visit(), "reset", e.toString());
+                    } finally {
+                        closeQuietly(a.ch());
+                    }
                 } else {
-                    next.onFirstFlight(a.ch(), a.remote(), a.acceptedAtNanos(), new byte[0], Exit.RESET);
+                    next.onFirstFlight(a.ch(), a.visit(), new byte[0], Exit.RESET);
                 }
             }
         }
@@ -206,13 +239,41 @@ final class FirstFlightGate implements AutoCloseable {
                 return;
             }
         }
-        leave(key, Exit.COMPLETE);
+        complete(key);
+    }
+
+    /** The whole first record is in: on to a handshake if the source may start one, else wait. */
+    private void complete(SelectionKey key) {
+        Pending p = (Pending) key.attachment();
+        p.visit.clientWaitNanos = System.nanoTime() - p.visit.acceptedAtNanos;
+        if (next.mayStart(p.visit)) {
+            leave(key, Exit.COMPLETE);
+            return;
+        }
+        // nothing more is read while it waits: a TLS client sends nothing until the server's flight
+        p.waiting = true;
+        key.interestOps(0);
+        waiting.add(key);
+        waitingCount = waiting.size();
+    }
+
+    private void retryWaiting() {
+        for (java.util.Iterator<SelectionKey> it = waiting.iterator(); it.hasNext(); ) {
+            SelectionKey key = it.next();
+            if (!key.isValid()) {
+                it.remove();
+            } else if (next.mayStart(((Pending) key.attachment()).visit)) {
+                it.remove();
+                leave(key, Exit.COMPLETE);
+            }
+        }
+        waitingCount = waiting.size();
     }
 
     /**
      * Reads what is there of the PROXY header, never past it. True once the header is in and the
-     * listener took the client's address: the same connection then goes on to its ClientHello
-     * (which may already be waiting in the socket), with its handshake time counted from now.
+     * listener admitted the client it names: the same connection then goes on to its ClientHello
+     * (which may already be waiting in the socket), within the handshake time counted from accept.
      */
     private boolean readProxyHeader(SelectionKey key, Pending p, SocketChannel ch) {
         ProxyHeaderDecoder d = p.proxyHeader;
@@ -239,16 +300,12 @@ final class FirstFlightGate implements AutoCloseable {
             headerFailed(key, p, "malformed", d.failure());
             return false;
         }
-        InetSocketAddress client = proxyStage.onHeader(ch, p.remote, d.header());
-        if (client == null) {
+        p.proxyHeader = null;
+        if (!proxyStage.onHeader(ch, p.visit, d.header())) {
             key.cancel();
             return false;
         }
-        long now = System.nanoTime();
-        p.proxyHeader = null;
-        p.remote = client;
-        p.acceptedAtNanos = now;
-        p.deadlineNanos = now + timeoutNanos;
+        p.deadlineNanos = p.visit.acceptedAtNanos + timeoutNanos;
         return true;
     }
 
@@ -256,7 +313,7 @@ final class FirstFlightGate implements AutoCloseable {
         key.cancel();
         SocketChannel ch = (SocketChannel) key.channel();
         try {
-            proxyStage.onHeaderFailure(ch, p.remote, reason, detail);
+            proxyStage.onHeaderFailure(ch, p.visit, reason, detail);
         } finally {
             closeQuietly(ch);
         }
@@ -284,7 +341,7 @@ final class FirstFlightGate implements AutoCloseable {
                 exit = Exit.RESET;
             }
             try {
-                next.onFirstFlight(ch, p.remote, p.acceptedAtNanos, bytes, exit);
+                next.onFirstFlight(ch, p.visit, bytes, exit);
             } catch (RuntimeException ex) {
                 LOG.warn("first-flight hand-over failed", ex);
                 closeQuietly(ch);
@@ -299,6 +356,11 @@ final class FirstFlightGate implements AutoCloseable {
         } catch (IOException e) {
             // already broken
         }
+    }
+
+    /** Connections parked with their ClientHello in, waiting for a handshake slot. */
+    int waiting() {
+        return waitingCount;
     }
 
     /** Connections parked right now. */

@@ -11,8 +11,13 @@ import org.tlsjail.banengine.FailureOutcome;
  * thread: implementations must be fast and must not block. Exceptions are logged and ignored.
  */
 public interface HandshakeObserver {
-    /** Why a connection was refused before any TLS work. */
-    enum Refusal { BANNED, SOURCE_LIMIT, TOTAL_LIMIT, UNTRUSTED_PROXY }
+    /**
+     * Why a connection was refused before any TLS work. SERVER_BUSY: its ClientHello waited for a
+     * handshake slot (its source had as many handshakes running as it may) until its time ran out;
+     * not counted against the source. UNTRUSTED_PROXY: with listen.proxy-protocol on, a peer that is
+     * not a trusted balancer; counted against nobody.
+     */
+    enum Refusal { BANNED, SOURCE_LIMIT, TOTAL_LIMIT, SERVER_BUSY, UNTRUSTED_PROXY }
 
     /** A handshake completed; {@code peerChain} is empty when no client certificate was sent. */
     default void onSuccess(InetSocketAddress remote, List<X509Certificate> peerChain) {

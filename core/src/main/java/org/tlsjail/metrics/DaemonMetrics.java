@@ -1,5 +1,6 @@
 package org.tlsjail.metrics;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -31,6 +32,9 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final Counter bans;
     private final Counter unbans;
     private final Counter proxyHeaderFailures;
+    /** One label child per refusal reason / unban cause, resolved once: a refusal allocates nothing. */
+    private final CounterDataPoint[] refusedBy;
+    private final CounterDataPoint[] unbansBy;
     private HTTPServer server;
 
     /**
@@ -41,15 +45,25 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                 .labelNames("outcome", "reason").register(registry);
         refused = Counter.builder().name("tlsjail_refused_connections")
                 .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit,"
-                        + " untrusted-proxy)")
-                .labelNames("reason").register(registry);
+                        + " server-busy, untrusted-proxy)")
+                .labelNames("reason").withoutExemplars().register(registry);
         proxyHeaderFailures = Counter.builder().name("tlsjail_proxy_header_failures")
                 .help("Connections from a trusted balancer closed for their PROXY header, by reason (missing,"
                         + " truncated, malformed, timeout, reset); counted against nobody")
                 .labelNames("reason").register(registry);
         bans = Counter.builder().name("tlsjail_bans").help("Bans made (automatic and manual)").register(registry);
         unbans = Counter.builder().name("tlsjail_unbans").help("Bans ended, by cause (expired, manual, dropped)")
-                .labelNames("cause").register(registry);
+                .labelNames("cause").withoutExemplars().register(registry);
+        Refusal[] reasons = Refusal.values();
+        refusedBy = new CounterDataPoint[reasons.length];
+        for (Refusal r : reasons) {
+            refusedBy[r.ordinal()] = refused.labelValues(r.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        UnbanCause[] causes = UnbanCause.values();
+        unbansBy = new CounterDataPoint[causes.length];
+        for (UnbanCause c : causes) {
+            unbansBy[c.ordinal()] = unbans.labelValues(c.name().toLowerCase(Locale.ROOT));
+        }
         GaugeWithCallback.builder().name("tlsjail_active_bans").help("Bans in force now")
                 .callback(cb -> cb.call(engine.stats().activeBans())).register(registry);
         GaugeWithCallback.builder().name("tlsjail_tracked_sources").help("Sources with failures in their findtime window")
@@ -58,6 +72,16 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                 .help("Fail2Ban log lines dropped (queue full) or not written (file fault)")
                 .callback(cb -> cb.call(logLinesLost.getAsLong())).register(registry);
         handshakes.labelValues("ok", "");
+    }
+
+    /** Adds a gauge read at each scrape ({@code read} must be cheap and never block). */
+    public void gauge(String name, String help, LongSupplier read) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
+    }
+
+    /** Adds a counter read at each scrape ({@code read} must be cheap, never block, never decrease). */
+    public void counter(String name, String help, LongSupplier read) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
     }
 
     /** Starts the HTTP endpoint ({@code /metrics}). */
@@ -81,7 +105,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
 
     @Override
     public void onRefused(InetAddress source, Refusal refusal) {
-        refused.labelValues(refusal.name().toLowerCase(Locale.ROOT).replace('_', '-')).inc();
+        refusedBy[refusal.ordinal()].inc();
     }
 
     @Override
@@ -96,7 +120,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
 
     @Override
     public void onUnban(BanRecord ban, UnbanCause cause) {
-        unbans.labelValues(cause.name().toLowerCase(Locale.ROOT)).inc();
+        unbansBy[cause.ordinal()].inc();
     }
 
     @Override
