@@ -161,15 +161,6 @@ public final class BanEngine {
         return FailureOutcome.BANNED;
     }
 
-    /**
-     * Failures counted for {@code source}'s key within findtime now (0 if none): lets the listener
-     * hold a source to {@code maxretry - failuresInWindow} handshakes in flight.
-     */
-    public int failuresInWindow(InetAddress source) {
-        JailConfig c = config;
-        return failures.countWithin(c.keyOf(source), clock.millis(), c.findTime().toMillis());
-    }
-
     public boolean isIgnored(InetAddress source) {
         for (IpRange r : ignore) {
             if (r.contains(source)) {
@@ -381,7 +372,9 @@ public final class BanEngine {
 
     /**
      * Failures of {@code source}'s ban unit within findtime of now (0 if it has none, is banned,
-     * or its history was evicted). Takes one short per-segment lock of the failure table.
+     * or its history was evicted). Takes one short per-segment lock of the failure table. The
+     * listener holds a source that has not proven itself to {@code maxretry - failures} handshakes
+     * in flight.
      */
     public int failures(InetAddress source) {
         JailConfig c = config;

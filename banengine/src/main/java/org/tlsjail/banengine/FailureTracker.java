@@ -85,11 +85,6 @@ final class FailureTracker {
         return lookUp(key, (int) now, findTime, false);
     }
 
-    /** Failures of {@code key} within findtime at {@code now} (at most maxretry - 1: more is a ban). */
-    int countWithin(SourceKey key, long now, long findTime) {
-        return countWithin(histories.getIfPresent(compact(key)), now, findTime);
-    }
-
     void forget(SourceKey key) {
         lookUp(key, 0, 0, true);
     }
