@@ -27,6 +27,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.fail2banlog.Fail2BanRegex;
+import org.tlsjail.testing.Haproxy;
 
 /**
  * tlsjail behind the real HAProxy (TCP mode, {@code send-proxy} and {@code send-proxy-v2}), the

@@ -1,4 +1,4 @@
-package org.tlsjail.cli;
+package org.tlsjail.testing;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -12,21 +12,23 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The real haproxy (Debian package {@code haproxy}) as a child process with a temporary
  * configuration: never the system service. Its stats socket ({@code level admin}) and the ACL
  * file its frontends reject from are in the test's own directory.
  */
-final class Haproxy implements AutoCloseable {
-    static final Path BINARY = Path.of("/usr/sbin/haproxy");
+public final class Haproxy implements AutoCloseable {
+    public static final Path BINARY = Path.of("/usr/sbin/haproxy");
 
-    final Process process;
-    final Path dir;
-    final Path adminSocket;
-    final Path acl;
-    final Path output;
+    public final Process process;
+    public final Path dir;
+    /** The stats socket, {@code level admin}. */
+    public final Path adminSocket;
+    /** The ACL file every frontend rejects from ({@code tcp-request connection reject if { src -f acl }}). */
+    public final Path acl;
+    /** haproxy's stdout and stderr. */
+    public final Path output;
 
     private Haproxy(Process process, Path dir, Path adminSocket, Path acl, Path output) {
         this.process = process;
@@ -37,15 +39,11 @@ final class Haproxy implements AutoCloseable {
     }
 
     /** Fails under CI=true when haproxy is missing; skips with a message elsewhere. */
-    static void requireInstalled() {
-        boolean present = Files.isExecutable(BINARY);
-        if (!present && "true".equals(System.getenv("CI"))) {
-            throw new AssertionError("haproxy is not installed (Debian package haproxy), and CI=true");
-        }
-        Assumptions.assumeTrue(present, "haproxy is not installed (Debian package haproxy); skipping");
+    public static void requireInstalled() {
+        RealPeer.require(Files.isExecutable(BINARY), "haproxy is not installed (Debian package haproxy)");
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
@@ -56,7 +54,7 @@ final class Haproxy implements AutoCloseable {
      * backend line such as {@code server s 127.0.0.1:P send-proxy}), each rejecting the sources
      * in the ACL file, and waits until every frontend accepts connections.
      */
-    static Haproxy start(Path dir, java.util.Map<Integer, String> frontends) throws Exception {
+    public static Haproxy start(Path dir, java.util.Map<Integer, String> frontends) throws Exception {
         Files.createDirectories(dir);
         Path socket = dir.resolve("admin.sock");
         Path acl = dir.resolve("banned.acl");
@@ -107,7 +105,7 @@ final class Haproxy implements AutoCloseable {
     }
 
     /** One runtime API command (non-interactive: HAProxy answers and closes). */
-    String command(String line) throws IOException {
+    public String command(String line) throws IOException {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(adminSocket));
             ch.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII)));
@@ -122,13 +120,13 @@ final class Haproxy implements AutoCloseable {
     }
 
     /** The ACL's current values (the second column of {@code show acl}). */
-    java.util.List<String> aclEntries() throws IOException {
+    public java.util.List<String> aclEntries() throws IOException {
         return command("show acl " + acl).lines().map(String::strip).filter(l -> l.startsWith("0x"))
                 .map(l -> l.split("\\s+")[1]).toList();
     }
 
     /** A frontend's connections denied by {@code tcp-request connection reject} ({@code dcon} in {@code show stat}). */
-    long deniedConnections(String frontend) throws IOException {
+    public long deniedConnections(String frontend) throws IOException {
         String csv = command("show stat");
         String[] header = csv.lines().findFirst().orElseThrow().substring(2).split(",");
         int col = java.util.Arrays.asList(header).indexOf("dcon");
@@ -141,12 +139,17 @@ final class Haproxy implements AutoCloseable {
         throw new AssertionError("no frontend " + frontend + " in:\n" + csv);
     }
 
-    @Override
-    public void close() throws Exception {
+    /** Stops haproxy (SIGTERM, then SIGKILL); the directory, socket path and ACL file stay. */
+    public void stop() throws InterruptedException {
         process.destroy();
         if (!process.waitFor(10, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    @Override
+    public void close() throws Exception {
+        stop();
     }
 }
