@@ -15,6 +15,7 @@ import org.tlsjail.config.TlsjailConfig;
 import org.tlsjail.daemon.ControlProtocol;
 import org.tlsjail.daemon.Daemon;
 import org.tlsjail.daemon.StartupException;
+import org.tlsjail.daemon.TlsMaterial;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -173,7 +174,9 @@ public final class Main implements Runnable {
             } catch (StartupException e) {
                 err.println("tlsjail: " + e.getMessage());
                 err.flush();
-                return FAILED;
+                // exit 2 = "don't restart" for systemd (RestartPreventExitStatus): a wrong configuration,
+                // a file it names or an unsafe file or directory stays wrong until the operator acts
+                return e.restartWillNotHelp() ? USAGE : FAILED;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return FAILED;
@@ -205,12 +208,17 @@ public final class Main implements Runnable {
         public Integer call() {
             try {
                 TlsjailConfig c = options.load();
+                // the TLS files too, so systemd's ExecStartPre catches what run would fail on
+                TlsMaterial.check(c);
                 for (String w : org.tlsjail.config.ConfigWarnings.of(c)) {
                     spec.commandLine().getErr().println("tlsjail: warning: " + w);
                 }
                 spec.commandLine().getOut().println(c.sourceName() + ": OK");
                 return OK;
             } catch (ConfigException e) {
+                spec.commandLine().getErr().println("tlsjail: " + e.getMessage());
+                return USAGE;
+            } catch (StartupException e) {
                 spec.commandLine().getErr().println("tlsjail: " + e.getMessage());
                 return USAGE;
             }

@@ -25,6 +25,9 @@ import org.tlsjail.bridge.HostBanBridge;
 import org.tlsjail.bridge.HostBanBridges;
 import org.tlsjail.config.ConfigException;
 import org.tlsjail.config.TlsjailConfig;
+import org.tlsjail.fail2banlog.Fail2BanLog;
+import org.tlsjail.files.FileSafety;
+import org.tlsjail.files.UnsafePathException;
 import org.tlsjail.metrics.DaemonMetrics;
 
 /**
@@ -44,6 +47,7 @@ public final class Daemon {
     private final ConfigSource source;
     private final InstantSource clock = InstantSource.system();
     private final POSIX posix = POSIXFactory.getNativePOSIX();
+    private final FileSafety files = new FileSafety(posix.geteuid());
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Object reloadLock = new Object();
@@ -81,7 +85,19 @@ public final class Daemon {
     }
 
     private void open(PrintStream out) throws StartupException {
-        state = StateDirectory.prepare(config.stateDir());
+        state = StateDirectory.prepare(config.stateDir(), files);
+        try {
+            files.ensureDirectory(config.controlSocket().toAbsolutePath().getParent(), "control.socket");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
+        } catch (IOException e) {
+            throw new StartupException("cannot create the directory of control.socket " + config.controlSocket() + ": "
+                    + StateDirectory.reason(e), e);
+        }
+        if (java.nio.file.Files.isSymbolicLink(config.controlSocket())) {
+            throw StartupException.unsafe(new UnsafePathException("control.socket: " + config.controlSocket()
+                    + " is a symbolic link; tlsjail never binds or removes through links (remove it)"));
+        }
         // The control socket first: its umask dance must happen before other threads create files,
         // and a second daemon on the same state-dir is caught before it touches the journal.
         control = new ControlServer(config.controlSocket(), new DaemonCommands(this), posix);
@@ -96,7 +112,19 @@ public final class Daemon {
         state.removePort();
         ownsPortFile = true;
 
+        // The Fail2Ban log next, before anything slow (journal replay, demo PKI keys, TLS, bridges):
+        // a Fail2Ban started alongside must find the file, or it refuses the jail.
+        Fail2BanLog f2b = TlsFront.openLog(config.fail2banLog(), clock, files);
+        closeables.add(f2b);
+
         engine = new BanEngine(config.jail(), clock);
+        try {
+            files.checkExistingFile(state.journal(), "ban journal");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
+        } catch (IOException e) {
+            throw new StartupException("cannot check ban journal " + state.journal() + ": " + StateDirectory.reason(e), e);
+        }
         try {
             journal = BanJournal.open(state.journal(), clock, config.jail());
         } catch (IOException e) {
@@ -130,7 +158,7 @@ public final class Daemon {
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));
         observers.add(new BridgeFailureFeed(() -> bridges));
-        front = TlsFront.open(config, state, engine, clock, observers);
+        front = TlsFront.open(config, state, engine, clock, observers, f2b);
         closeables.add(front);
         try {
             state.writePort(front.port());
@@ -304,9 +332,16 @@ public final class Daemon {
         }
     }
 
-    String reopenLog() {
-        front.reopenLog();
-        return "reopened " + config.fail2banLog().path();
+    /** Reopens the Fail2Ban log (creating it at once if rotation renamed it away); null message = failed. */
+    ReloadResult reopenLog() {
+        try {
+            String fault = front.reopenLog();
+            return fault == null ? new ReloadResult(true, "reopened " + config.fail2banLog().path())
+                    : new ReloadResult(false, fault);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new ReloadResult(false, "interrupted");
+        }
     }
 
     String status() {

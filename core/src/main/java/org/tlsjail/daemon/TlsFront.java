@@ -68,11 +68,11 @@ final class TlsFront implements AutoCloseable {
         this.forward = config.forward();
     }
 
+    /** @param f2b the Fail2Ban log, opened by the caller before anything slow; closed by this front */
     static TlsFront open(TlsjailConfig config, StateDirectory state, BanEngine engine, InstantSource clock,
-                         List<HandshakeObserver> observers) throws StartupException {
+                         List<HandshakeObserver> observers, Fail2BanLog f2b) throws StartupException {
         DemoPki.Layout demo = demoPki(config, state);
         ServerTls tls = loadTls(config, demo, clock);
-        Fail2BanLog f2b = openLog(config.fail2banLog(), clock);
         SwitchableLog log = new SwitchableLog(f2b);
         // A relay is two threads (the application thread from the listener and one copier), bounded
         // by forward.max-relays; they only copy through BC's record layer, so small stacks do.
@@ -185,7 +185,10 @@ final class TlsFront implements AutoCloseable {
             return null;
         }
         try {
+            state.files().ensureDirectory(state.demoPki(), "demo PKI");
             return DemoPki.ensure(state.demoPki());
+        } catch (org.tlsjail.files.UnsafePathException e) {
+            throw StartupException.unsafe(e);
         } catch (IOException | RuntimeException e) {
             throw new StartupException("cannot create the demo PKI in " + state.demoPki() + ": " + e.getMessage(), e);
         }
@@ -198,6 +201,9 @@ final class TlsFront implements AutoCloseable {
         if (demo != null) {
             key = KeySource.pem(demo.serverChain(), demo.serverKey());
             trust = t.clientCa() != null ? trustOf(t) : TrustSource.pemBundle(demo.caCertificate());
+        } else if (t.usesDemoPki()) {
+            key = null;
+            trust = t.clientCa() == null ? null : trustOf(t);
         } else {
             key = t.keystore() != null ? KeySource.pkcs12(t.keystore(), t.keystorePassword())
                     : KeySource.pem(t.cert(), t.key());
@@ -205,16 +211,34 @@ final class TlsFront implements AutoCloseable {
         }
         for (Path p : new Path[] {t.key(), t.cert(), t.keystore(), t.clientCa()}) {
             if (p != null && !java.nio.file.Files.isReadable(p)) {
-                throw new StartupException("tls: cannot read " + p + (java.nio.file.Files.exists(p)
-                        ? " (permission denied for this user)" : " (no such file)"));
+                throw StartupException.configuration("tls: cannot read " + p + (java.nio.file.Files.exists(p)
+                        ? " (permission denied for this user)" : " (no such file)"), null);
             }
         }
         try {
+            if (demo == null && t.usesDemoPki()) {
+                // config check: the demo PKI does not exist yet; check what the operator named
+                ServerTls.checkClientTrust(trust, t.revocation(), clock);
+                return null;
+            }
             TlsSettings settings = new TlsSettings(key, trust, t.protocols(), t.cipherSuites(),
-                    t.clientAuth());
+                    t.clientAuth(), t.signatureSchemes(), t.certificatePolicy(), t.revocation());
             return ServerTls.load(settings, clock);
         } catch (TlsSetupException | IllegalArgumentException e) {
-            throw new StartupException("tls: " + e.getMessage(), e);
+            // wrong TLS material is a configuration error: restarting the daemon cannot fix it
+            throw StartupException.configuration("tls: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What {@code config check} verifies of the TLS material without starting anything: every
+     * key, certificate, key store, client CA and CRL file is read and the key matched against
+     * its certificate, exactly as {@code run} would (the demo PKI, made at start, excepted).
+     */
+    static void check(TlsjailConfig config, InstantSource clock) throws StartupException {
+        ServerTls tls = loadTls(config, null, clock);
+        if (tls != null) {
+            tls.close();
         }
     }
 
@@ -223,11 +247,14 @@ final class TlsFront implements AutoCloseable {
                 : TrustSource.pemBundle(t.clientCa());
     }
 
-    static Fail2BanLog openLog(Fail2BanLogSection s, InstantSource clock) throws StartupException {
+    static Fail2BanLog openLog(Fail2BanLogSection s, InstantSource clock, org.tlsjail.files.FileSafety files)
+            throws StartupException {
         Fail2BanLogConfig c = Fail2BanLogConfig.of(s.path()).withDated(s.trailingTimestamp())
                 .withMode(Fail2BanLogConfig.parseMode(s.modeOctal()));
         try {
-            return Fail2BanLog.open(c, clock);
+            return Fail2BanLog.open(c, clock, files);
+        } catch (org.tlsjail.files.UnsafePathException e) {
+            throw StartupException.unsafe(e);
         } catch (IOException | RuntimeException e) {
             throw new StartupException("fail2ban-log.path " + s.path() + " is not writable by this user ("
                     + (e instanceof IOException io ? StateDirectory.reason(io) : e.getMessage())
@@ -251,9 +278,17 @@ final class TlsFront implements AutoCloseable {
         Fail2BanLogSection ls = next.fail2banLog();
         boolean sameLog = current.config().file().equals(ls.path()) && current.config().dated() == ls.trailingTimestamp()
                 && current.config().mode().equals(Fail2BanLogConfig.parseMode(ls.modeOctal()));
-        Fail2BanLog newLog = sameLog ? null : openLog(ls, clock);
+        Fail2BanLog newLog;
+        try {
+            newLog = sameLog ? null : openLog(ls, clock, state.files());
+        } catch (StartupException | RuntimeException e) {
+            tls.close();
+            throw e;
+        }
         return () -> {
+            ServerTls old = listener.tls();
             listener.updateTls(tls);
+            old.close(); // stops its CRL watcher; handshakes already under way keep their CRLs
             forward = next.forward();
             if (newLog != null) {
                 log.swap(newLog).close();
@@ -261,8 +296,9 @@ final class TlsFront implements AutoCloseable {
         };
     }
 
-    void reopenLog() {
-        log.current().reopen();
+    /** Reopens (and if missing creates) the log file before returning; null if it is open, else why not. */
+    String reopenLog() throws InterruptedException {
+        return log.current().reopenAndWait(java.time.Duration.ofSeconds(10));
     }
 
     void appendStatus(StringBuilder sb) {
@@ -336,6 +372,7 @@ final class TlsFront implements AutoCloseable {
     @Override
     public void close() {
         listener.close();
+        listener.tls().close();
         relayThreads.shutdownNow();
         relayWatchdog.shutdownNow();
         appThreads.shutdownNow();

@@ -4,7 +4,6 @@ import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -35,7 +34,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     /** One label child per refusal reason / unban cause, resolved once: a refusal allocates nothing. */
     private final CounterDataPoint[] refusedBy;
     private final CounterDataPoint[] unbansBy;
-    private HTTPServer server;
+    private MetricsHttpServer server;
 
     /**
      * @param logLinesLost lines the Fail2Ban log dropped or failed to write, summed since start
@@ -84,13 +83,22 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
         CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
     }
 
-    /** Starts the HTTP endpoint ({@code /metrics}). */
+    /** Starts the HTTP endpoint ({@code /metrics}) with the default limits. */
     public void serve(String host, int port) throws IOException {
-        server = HTTPServer.builder().inetAddress(InetAddress.getByName(host)).port(port).registry(registry).buildAndStart();
+        serve(new InetSocketAddress(InetAddress.getByName(host), port), MetricsHttpServer.Limits.DEFAULT);
+    }
+
+    /** Starts the HTTP endpoint ({@code /metrics}): see {@link MetricsHttpServer} for what the limits bound. */
+    public void serve(InetSocketAddress address, MetricsHttpServer.Limits limits) throws IOException {
+        server = MetricsHttpServer.start(registry, address, limits);
+    }
+
+    MetricsHttpServer server() {
+        return server;
     }
 
     public int port() {
-        return server == null ? -1 : server.getPort();
+        return server == null ? -1 : server.port();
     }
 
     @Override
