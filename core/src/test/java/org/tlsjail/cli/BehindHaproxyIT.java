@@ -207,6 +207,18 @@ class BehindHaproxyIT {
         }
     }
 
+    @Test
+    void configCheckWarnsThatHostBridgesCannotBlockBehindABalancer() throws Exception {
+        Path f = work.resolve("warn.yaml");
+        Files.writeString(f, "listen:\n  proxy-protocol: v1\n  trusted-proxies: [127.0.0.1]\n"
+                + "bridge:\n  nftables: {enabled: true}\n");
+        Dist.Result r = tlsjail(work, "config", "check", "--config", f.toString());
+        assertThat(r.exit()).as(r.all()).isZero();
+        assertThat(r.out()).contains(": OK");
+        assertThat(r.err()).contains("tlsjail: warning: bridge.nftables is enabled while listen.proxy-protocol is v1")
+                .contains("bridge.haproxy");
+    }
+
     /** Sends {@code bytes} from 127.0.0.1 (optionally half-closing) and expects the server to close. */
     private void assertClosedByServer(byte[] bytes, boolean halfClose) throws Exception {
         try (Socket s = new Socket()) {
