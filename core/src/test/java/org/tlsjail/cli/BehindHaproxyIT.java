@@ -191,6 +191,12 @@ class BehindHaproxyIT {
                 s.getOutputStream().flush();
                 assertThat(s.getInputStream().read()).as("a TLS handshake record").isEqualTo(0x16);
             }
+            // v2 LOCAL (a health check) and v1 UNKNOWN keep the balancer's own address: connecting and
+            // leaving three times each is nobody's failure
+            for (int i = 0; i < 3; i++) {
+                assertClosedByServer(v2Fixed(0x20, 0x00, 0), true);
+                assertClosedByServer(ascii("PROXY UNKNOWN\r\n"), true);
+            }
             // the abandoned handshake is 127.0.0.25's (one failure, not a ban), nothing else is logged
             List<String> lines = Dist.awaitLogLines(state.resolve("fail2ban.log"), 1);
             assertThat(lines).hasSize(1);
@@ -199,6 +205,24 @@ class BehindHaproxyIT {
             assertThat(tlsjail(work, "banned", "--json", "--config", cfg.toString()).out().strip()).isEqualTo("[]");
             assertThat(metric("tlsjail_proxy_header_failures_total{reason=\"malformed\"}")).isGreaterThanOrEqualTo(7.0);
             assertThat(metric("tlsjail_proxy_header_failures_total{reason=\"timeout\"}")).isEqualTo(1.0);
+            // the header's address is the source down to the ban unit: three addresses of one IPv6 /64
+            // (through an IPv4 balancer) that connect and leave ban the /64, not the balancer
+            for (String six : List.of("2001:db8:1:2::a", "2001:db8:1:2::b", "2001:db8:1:2::c")) {
+                byte[] src = java.net.InetAddress.getByName(six).getAddress();
+                byte[] dst = java.net.InetAddress.getByName("2001:db8::1").getAddress();
+                assertClosedByServer(concat(v2Fixed(0x21, 0x21, 36), src, dst, new byte[] {0x13, (byte) 0x88, 0, 1}),
+                        true);
+            }
+            await(() -> {
+                try {
+                    return tlsjail(work, "banned", "--json", "--config", cfg.toString()).out()
+                            .contains("\"2001:db8:1:2::/64\"");
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }, "the /64 banned");
+            assertThat(tlsjail(work, "banned", "--json", "--config", cfg.toString()).out())
+                    .doesNotContain("\"127.0.0.1\"");
             // still serving through HAProxy
             assertThat(sClient(work, v2Port, "127.0.0.26", demo, true, null).out())
                     .contains("Hello CN=tlsjail demo client,O=tlsjail demo at 127.0.0.26:");
