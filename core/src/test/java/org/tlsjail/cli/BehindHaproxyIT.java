@@ -70,7 +70,16 @@ class BehindHaproxyIT {
                 + "metrics: {listen: \"127.0.0.1:" + metricsPort + "\"}\n"
                 + "bridge:\n  haproxy:\n    enabled: true\n    socket: " + h.adminSocket + "\n    acl: " + h.acl + "\n"
                 + "    reconcile-interval: 2s\n");
-        return Dist.start(work, state, "--config", cfg.toString());
+        Dist.Daemon d = Dist.start(work, state, "--config", cfg.toString());
+        // the health-checked backend is usable once HAProxy's checks have seen tlsjail up
+        await(() -> {
+            try {
+                return h.serverStatus("be2", "s").startsWith("UP");
+            } catch (IOException e) {
+                return false;
+            }
+        }, "HAProxy's checks to find tlsjail up");
+        return d;
     }
 
     @Test
@@ -228,6 +237,39 @@ class BehindHaproxyIT {
                     .contains("Hello CN=tlsjail demo client,O=tlsjail demo at 127.0.0.26:");
             assertThat(sClient(work, v1Port, "127.0.0.27", demo, true, null).out())
                     .contains("Hello CN=tlsjail demo client,O=tlsjail demo at 127.0.0.27:");
+        }
+    }
+
+    @Test
+    void forwardingPassesTheClientFromTheBalancersHeaderOnToTheBackend() throws Exception {
+        try (Haproxy h = haproxy();
+             java.net.ServerSocket backend = new java.net.ServerSocket(0, 5, InetAddress.getByName("127.0.0.1"))) {
+            cfg = work.resolve("tlsjail.yaml");
+            Files.writeString(cfg, "listen:\n  port: " + port + "\n  proxy-protocol: any\n  trusted-proxies: [127.0.0.1]\n"
+                    + "forward:\n  to: \"127.0.0.1:" + backend.getLocalPort() + "\"\n  proxy-protocol: v1\n");
+            try (Dist.Daemon d = Dist.start(work, state, "--config", cfg.toString())) {
+                java.util.concurrent.CompletableFuture<String> firstLine = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try (Socket b = backend.accept()) {
+                        b.setSoTimeout(30_000);
+                        StringBuilder line = new StringBuilder();
+                        int c;
+                        while ((c = b.getInputStream().read()) >= 0 && c != '\n' && line.length() < 200) {
+                            line.append((char) c);
+                        }
+                        return line.toString();
+                    } catch (IOException e) {
+                        return e.toString();
+                    }
+                });
+                Dist.Result r = sClient(work, v1Port, "127.0.0.31", state.resolve("demo-pki"), true, null);
+                String line;
+                try {
+                    line = firstLine.get(60, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new AssertionError("the backend got nothing; s_client:\n" + r.all() + "\ndaemon:\n" + d.stderr());
+                }
+                assertThat(line).startsWith("PROXY TCP4 127.0.0.31 ");
+            }
         }
     }
 

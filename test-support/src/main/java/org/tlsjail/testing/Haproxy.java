@@ -125,6 +125,20 @@ public final class Haproxy implements AutoCloseable {
                 .map(l -> l.split("\\s+")[1]).toList();
     }
 
+    /** A server's status in {@code show stat} (UP, DOWN, "no check", ...). */
+    public String serverStatus(String backend, String server) throws IOException {
+        String csv = command("show stat");
+        String[] header = csv.lines().findFirst().orElseThrow().substring(2).split(",");
+        int col = java.util.Arrays.asList(header).indexOf("status");
+        for (String line : csv.lines().toList()) {
+            String[] f = line.split(",", -1);
+            if (f.length > col && f[0].equals(backend) && f[1].equals(server)) {
+                return f[col];
+            }
+        }
+        throw new AssertionError("no server " + backend + "/" + server + " in:\n" + csv);
+    }
+
     /** A frontend's connections denied by {@code tcp-request connection reject} ({@code dcon} in {@code show stat}). */
     public long deniedConnections(String frontend) throws IOException {
         String csv = command("show stat");
