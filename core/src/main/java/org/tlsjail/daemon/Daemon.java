@@ -63,6 +63,7 @@ public final class Daemon {
     private volatile TlsFront front;
     private volatile List<HostBanBridge> bridges = List.of();
     private DaemonMetrics metrics;
+    private volatile org.tlsjail.cluster.ClusterNode cluster;
 
     private Daemon(TlsjailConfig config, ConfigSource source) {
         this.config = config;
@@ -155,6 +156,7 @@ public final class Daemon {
             LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
         }
         org.tlsjail.config.ConfigWarnings.of(config).forEach(w -> LOG.warn("{}", w));
+        joinCluster();
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));
         observers.add(new BridgeFailureFeed(() -> bridges));
@@ -173,6 +175,27 @@ public final class Daemon {
         front.printWelcome(out);
         out.flush();
         started = true;
+    }
+
+    /**
+     * With {@code cluster:}, joins the other nodes through Redis before the listener serves, so a
+     * source the cluster banned is refused from the first connection. Redis unreachable is not
+     * fatal (the node starts alone and keeps trying); Redis refusing the credentials is.
+     */
+    private void joinCluster() throws StartupException {
+        if (config.cluster() == null) {
+            return;
+        }
+        java.util.function.LongConsumer lag = metrics == null ? ms -> { } : metrics::observeClusterLag;
+        try {
+            cluster = org.tlsjail.cluster.ClusterNode.start(config.cluster().settings(), engine, clock, lag);
+        } catch (org.tlsjail.cluster.ClusterStartException e) {
+            throw new StartupException(e.getMessage(), e);
+        }
+        closeables.add(cluster);
+        if (metrics != null) {
+            metrics.observeCluster(cluster::status);
+        }
     }
 
     /**
@@ -299,6 +322,9 @@ public final class Daemon {
             if (!java.util.Objects.equals(next.metrics(), current.metrics())) {
                 needRestart.add("metrics");
             }
+            if (!java.util.Objects.equals(next.cluster(), current.cluster())) {
+                needRestart.add("cluster");
+            }
             TlsFront.Prepared prepared;
             try {
                 prepared = front.prepare(next, clock, state);
@@ -312,6 +338,7 @@ public final class Daemon {
                     // New bridges run alongside the old ones for a moment; both only mirror bans.
                     newBridges = startBridges(next);
                 } catch (StartupException e) {
+                    prepared.abandon();
                     return new ReloadResult(false, e.getMessage());
                 }
             }
@@ -367,11 +394,24 @@ public final class Daemon {
         for (HostBanBridge b : bridges) {
             sb.append("bridge:          ").append(b.status().summary()).append('\n');
         }
+        if (cluster != null) {
+            ClusterStatusText.append(sb, cluster.status());
+        }
         return sb.toString();
     }
 
     List<BanRecord> banned() {
         return engine.banned();
+    }
+
+    /** The cluster node that decided the ban on {@code key} ("" when not in cluster mode). */
+    String originOf(SourceKey key) {
+        org.tlsjail.cluster.ClusterNode c = cluster;
+        if (c == null) {
+            return "";
+        }
+        String o = c.originOf(key);
+        return o == null ? c.nodeName() : o;
     }
 
     BanRecord ban(InetAddress address, Duration duration) {
