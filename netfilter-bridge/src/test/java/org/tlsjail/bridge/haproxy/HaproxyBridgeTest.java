@@ -62,7 +62,9 @@ class HaproxyBridgeTest {
 
     private HaproxyBridgeConfig config() {
         return HaproxyBridgeConfig.defaults().withSocket(haproxy.adminSocket).withAcl(haproxy.acl.toString())
-                .withRetry(Duration.ofMillis(100), Duration.ofMillis(400)).withTimeout(Duration.ofSeconds(5));
+                .withRetry(Duration.ofMillis(100), Duration.ofMillis(400)).withTimeout(Duration.ofSeconds(5))
+                // short, so a stray entry made after the reconnect's reconciliation is caught by the next
+                .withReconcileInterval(Duration.ofSeconds(1));
     }
 
     private List<String> entries() {
