@@ -39,6 +39,12 @@ public final class ConfigYaml {
         listen.put("partner-window", FailDuration.format(c.listen().partnerWindow()));
         listen.put("partner-reserve", c.listen().partnerReserve());
         listen.put("max-unproven-handshakes", c.listen().maxUnprovenHandshakes());
+        org.tlsjail.listener.ProxyProtocolSettings proxy = c.listen().proxyProtocol();
+        listen.put("proxy-protocol", proxy.version().yamlName());
+        if (proxy.enabled()) {
+            listen.put("trusted-proxies", new ArrayList<>(proxy.trustedProxies().stream().map(Object::toString).toList()));
+            listen.put("proxy-header-timeout", FailDuration.format(proxy.headerTimeout()));
+        }
         root.put("listen", listen);
 
         TlsSection t = c.tls();

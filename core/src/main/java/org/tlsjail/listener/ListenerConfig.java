@@ -39,6 +39,8 @@ import org.tlsjail.banengine.SourceKey;
  * @param maxUnprovenHandshakes  handshakes past the ClientHello at once of all sources that are not
  *                               known partners together (default 32 per core, at least 64): the
  *                               CPU a flood of complete ClientHellos can take from partners
+ * @param proxyProtocol          reading the client's address from a trusted balancer's PROXY header
+ *                               (default off)
  */
 public record ListenerConfig(
         InetSocketAddress bind,
@@ -53,12 +55,14 @@ public record ListenerConfig(
         Duration partnerWindow,
         int partnerReserve,
         Duration idleThreadTimeout,
-        int maxUnprovenHandshakes) {
+        int maxUnprovenHandshakes,
+        ProxyProtocolSettings proxyProtocol) {
 
     public ListenerConfig {
         Objects.requireNonNull(bind, "bind");
         Objects.requireNonNull(handshakeTimeout, "handshake-timeout");
         Objects.requireNonNull(refusalLogInterval, "refusal-log-interval");
+        Objects.requireNonNull(proxyProtocol, "proxy-protocol");
         if (backlog < 1) {
             throw new IllegalArgumentException("backlog must be at least 1, got " + backlog);
         }
@@ -148,6 +152,7 @@ public record ListenerConfig(
         b.partnerReserve = partnerReserve;
         b.idleThreadTimeout = idleThreadTimeout;
         b.maxUnprovenHandshakes = maxUnprovenHandshakes;
+        b.proxyProtocol = proxyProtocol;
         return b;
     }
 
@@ -165,6 +170,7 @@ public record ListenerConfig(
         private int partnerReserve = -1;
         private Duration idleThreadTimeout = Duration.ofSeconds(30);
         private int maxUnprovenHandshakes = defaultMaxUnprovenHandshakes();
+        private ProxyProtocolSettings proxyProtocol = ProxyProtocolSettings.OFF;
 
         public Builder bind(InetSocketAddress v) {
             bind = v;
@@ -232,11 +238,16 @@ public record ListenerConfig(
             return this;
         }
 
+        public Builder proxyProtocol(ProxyProtocolSettings v) {
+            proxyProtocol = v;
+            return this;
+        }
+
         public ListenerConfig build() {
             return new ListenerConfig(bind, backlog, handshakeTimeout, maxHandshakesPerSource, maxHandshakesTotal,
                     handshakeThreads, weights, refusalLogInterval, partners, partnerWindow,
                     partnerReserve < 0 ? defaultPartnerReserve(maxHandshakesTotal) : partnerReserve, idleThreadTimeout,
-                    maxUnprovenHandshakes);
+                    maxUnprovenHandshakes, proxyProtocol);
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.tlsjail.listener;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import org.tlsjail.banengine.SourceKey;
 
 /**
@@ -13,6 +14,8 @@ import org.tlsjail.banengine.SourceKey;
 final class Visit {
     final long acceptedAtNanos;
     InetAddress source;
+    /** The client's address and port when a balancer's PROXY header named them, else null (the TCP peer). */
+    InetSocketAddress remote;
     SourceKey key;
     boolean partner;
     /** Holds a place in the per-source and total counts (parked or handshaking). */
