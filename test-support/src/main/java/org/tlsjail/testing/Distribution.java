@@ -1,6 +1,5 @@
-package org.tlsjail.faults;
+package org.tlsjail.testing;
 
-import org.tlsjail.testing.RealPeer;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,26 +10,35 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The built distribution's launcher, {@code core/target/tlsjail/bin/tlsjail} (failsafe passes its
- * directory as {@code tlsjail.dist}), run as a child process the way users run it.
+ * directory as {@code tlsjail.dist}), run as a child process the way users run it. For the
+ * black-box *IT tests (failsafe, after package).
  */
-final class Distribution {
+public final class Distribution {
     private Distribution() {
     }
 
-    record Result(int exit, String stdout, String stderr, boolean timedOut) {
+    /** A finished (or, {@code timedOut}, killed) process: its exit status and both outputs. */
+    public record Result(int exit, String stdout, String stderr, boolean timedOut) {
+        public String all() {
+            return stdout + stderr;
+        }
     }
 
-    /** The launcher, or the test is skipped with the reason (the distribution is built in `package`). */
-    static Path launcher() {
-        String dist = System.getProperty("tlsjail.dist");
-        Path home = dist != null ? Path.of(dist) : Path.of("target/tlsjail").toAbsolutePath();
-        Path bin = home.resolve("bin/tlsjail");
+    /** Where the launcher is (it may not be built). */
+    public static Path launcherPath() {
+        return Path.of(System.getProperty("tlsjail.dist", "target/tlsjail"), "bin", "tlsjail").toAbsolutePath();
+    }
+
+    /** The launcher, or the test is skipped with the reason (under CI=true: fails). */
+    public static Path launcher() {
+        Path bin = launcherPath();
         RealPeer.require(Files.isExecutable(bin),
                 "no built distribution at " + bin + " (run `mvn -B verify`: it is built in the package phase)");
         return bin;
     }
 
-    static List<String> command(String... args) {
+    /** {@code tlsjail ARGS}. */
+    public static List<String> command(String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(launcher().toString());
         cmd.addAll(List.of(args));
@@ -38,17 +46,29 @@ final class Distribution {
     }
 
     /** Runs to completion (or kills it after {@code timeoutSeconds}); stdin is empty. */
-    static Result run(List<String> cmd, long timeoutSeconds, Path workDir) throws Exception {
-        return run(cmd, timeoutSeconds, workDir, null);
+    public static Result run(List<String> cmd, long timeoutSeconds, Path workDir) throws Exception {
+        return run(cmd, timeoutSeconds, workDir, null, null);
     }
 
     /** As {@link #run(List, long, Path)}, with {@code javaOpts} as the launcher's JAVA_OPTS (null: inherited). */
-    static Result run(List<String> cmd, long timeoutSeconds, Path workDir, String javaOpts) throws Exception {
+    public static Result run(List<String> cmd, long timeoutSeconds, Path workDir, String javaOpts) throws Exception {
+        return run(cmd, timeoutSeconds, workDir, javaOpts, null);
+    }
+
+    /**
+     * Runs {@code cmd} in {@code workDir} (null: the current directory) with {@code stdin} as its
+     * input (null: empty); after {@code timeoutSeconds} it and its descendants are killed and the
+     * result says {@code timedOut}.
+     */
+    public static Result run(List<String> cmd, long timeoutSeconds, Path workDir, String javaOpts, String stdin)
+            throws Exception {
         Path out = Files.createTempFile("tlsjail-out", ".txt");
         Path err = Files.createTempFile("tlsjail-err", ".txt");
         try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+            if (stdin == null) {
+                pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            }
             if (workDir != null) {
                 pb.directory(workDir.toFile());
             }
@@ -56,6 +76,10 @@ final class Distribution {
                 pb.environment().put("JAVA_OPTS", javaOpts);
             }
             Process p = pb.start();
+            if (stdin != null) {
+                p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().close();
+            }
             boolean done = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
             if (!done) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
