@@ -1,7 +1,7 @@
 package org.tlsjail.cli;
 
+import org.tlsjail.testing.RealPeer;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -40,9 +40,9 @@ class NftablesEndToEndIT {
 
     @BeforeEach
     void namespaces() throws Exception {
-        assumeTrue(Dist.isRoot(), "needs root to create network namespaces (CI runs as root)");
+        RealPeer.require(Dist.isRoot(), "needs root to create network namespaces (CI runs as root)");
         boolean made = sh("ip", "netns", "add", srv) == 0;
-        assumeTrue(made, "this machine cannot create network namespaces");
+        RealPeer.require(made, "this machine cannot create network namespaces");
         must("ip", "netns", "add", cli);
         must("ip", "link", "add", "tjs" + tag, "type", "veth", "peer", "name", "tjc" + tag);
         must("ip", "link", "set", "tjs" + tag, "netns", srv);

@@ -1,5 +1,6 @@
 package org.tlsjail.cli;
 
+import org.tlsjail.testing.RealPeer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.tlsjail.cli.Dist.assertGreeted;
 import static org.tlsjail.cli.Dist.sClient;
@@ -9,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -218,8 +218,8 @@ class TlsjailDaemonIT {
 
     @Test
     void controlSocketRefusesAnotherUser() throws Exception {
-        Assumptions.assumeTrue(Dist.isRoot(), "needs root to run a client as another uid");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) missing");
+        RealPeer.require(Dist.isRoot(), "needs root to run a client as another uid");
+        RealPeer.require(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv (util-linux) missing");
         Path state = work.resolve("state");
         Path cfg = config("state-dir: state\nlisten: {port: 0}\n");
         try (Dist.Daemon d = Dist.start(work, state, "--config", cfg.toString())) {

@@ -1,5 +1,7 @@
 package org.tlsjail.faults;
 
+import org.tlsjail.testing.RealPeer;
+import org.tlsjail.testing.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -10,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,7 +139,7 @@ class BridgeFaultTest {
 
     @Test
     void realFail2BanServerKilled() throws Exception {
-        Assumptions.assumeTrue(RealFail2BanServer.installed(), "fail2ban is not installed (Debian package fail2ban); CI installs it");
+        RealPeer.require(RealFail2BanServer.installed(), "fail2ban is not installed (Debian package fail2ban); CI installs it");
         try (RealFail2BanServer server = new RealFail2BanServer(dir)) {
             server.start();
             exercise("fail2ban-server killed (-9)", 1, server.socket(), server::bannedContainsAll,

@@ -1,5 +1,7 @@
 package org.tlsjail.faults;
 
+import org.tlsjail.testing.RealPeer;
+import org.tlsjail.testing.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
@@ -29,7 +31,6 @@ import jnr.unixsocket.UnixSocketAddress;
 import jnr.unixsocket.UnixSocketChannel;
 import jnr.unixsocket.UnixSocketOptions;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.tlsjail.pki.PemFiles;
@@ -199,7 +200,7 @@ class ControlSocketFaultIT {
 
     @Test
     void nonOwnerIsRefusedByThePermissionsAndByThePeerCheck() throws Exception {
-        Assumptions.assumeTrue(new ProcessBuilder("setpriv", "--version").start().waitFor() == 0, "setpriv (util-linux) missing");
+        RealPeer.require(new ProcessBuilder("setpriv", "--version").start().waitFor() == 0, "setpriv (util-linux) missing");
         double before = status();
 
         // 1. as shipped: socket 0600 in a 0750 state dir, so uid 65534 cannot even connect

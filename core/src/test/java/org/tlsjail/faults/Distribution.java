@@ -1,5 +1,6 @@
 package org.tlsjail.faults;
 
+import org.tlsjail.testing.RealPeer;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -7,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The built distribution's launcher, {@code core/target/tlsjail/bin/tlsjail} (failsafe passes its
@@ -25,7 +25,7 @@ final class Distribution {
         String dist = System.getProperty("tlsjail.dist");
         Path home = dist != null ? Path.of(dist) : Path.of("target/tlsjail").toAbsolutePath();
         Path bin = home.resolve("bin/tlsjail");
-        Assumptions.assumeTrue(Files.isExecutable(bin),
+        RealPeer.require(Files.isExecutable(bin),
                 "no built distribution at " + bin + " (run `mvn -B verify`: it is built in the package phase)");
         return bin;
     }

@@ -1,5 +1,6 @@
 package org.tlsjail.faults;
 
+import org.tlsjail.testing.Await;
 import java.io.File;
 import java.io.InputStream;
 import java.io.OutputStream;

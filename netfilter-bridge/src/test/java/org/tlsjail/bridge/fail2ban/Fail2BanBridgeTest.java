@@ -1,5 +1,7 @@
 package org.tlsjail.bridge.fail2ban;
 
+import org.tlsjail.testing.RealPeer;
+import org.tlsjail.testing.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,14 +10,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.FailureOutcome;
 import org.tlsjail.banengine.JailConfig;
-import org.tlsjail.bridge.Await;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.MutableClock;
 
@@ -32,7 +32,7 @@ class Fail2BanBridgeTest {
 
     @BeforeEach
     void startServer() throws Exception {
-        Assumptions.assumeTrue(Fail2BanTestServer.installed(),
+        RealPeer.require(Fail2BanTestServer.installed(),
                 "fail2ban is not installed (Debian package fail2ban); CI installs it");
         server = new Fail2BanTestServer(dir);
         server.start();

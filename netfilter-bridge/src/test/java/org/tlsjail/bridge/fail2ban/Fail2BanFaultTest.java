@@ -1,5 +1,6 @@
 package org.tlsjail.bridge.fail2ban;
 
+import org.tlsjail.testing.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.JailConfig;
-import org.tlsjail.bridge.Await;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.MutableClock;
 

@@ -1,5 +1,7 @@
 package org.tlsjail.bridge.nftables;
 
+import org.tlsjail.testing.RealPeer;
+import org.tlsjail.testing.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,7 +18,6 @@ import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.FailureOutcome;
 import org.tlsjail.banengine.JailConfig;
-import org.tlsjail.bridge.Await;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.MutableClock;
 
@@ -42,8 +42,8 @@ class NftablesBridgeTest {
     @BeforeAll
     static void createNamespaces() throws Exception {
         String why = NetnsLab.unavailableReason();
-        Assumptions.assumeTrue(why == null, "nftables namespace test skipped: " + why);
-        Assumptions.assumeTrue(NftRunner.resolve(Path.of("nft")) != null,
+        RealPeer.require(why == null, "nftables namespace test skipped: " + why);
+        RealPeer.require(NftRunner.resolve(Path.of("nft")) != null,
                 "nftables namespace test skipped: no nft program (Debian package nftables)");
         lab = new NetnsLab(dir);
         try {

@@ -1,10 +1,13 @@
-package org.tlsjail.bridge;
+package org.tlsjail.testing;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
-/** Polls for an asynchronous outcome (a bridge thread, a child process) up to a generous deadline. */
+/**
+ * Polls for an asynchronous outcome (a writer thread, a bridge thread, a child process) up to a
+ * generous deadline. The deadline only bounds a hang; no test asserts how fast the outcome came.
+ */
 public final class Await {
     private Await() {
     }
@@ -20,7 +23,7 @@ public final class Await {
                 throw new AssertionError("timed out after " + max + " waiting for " + what + "; state: " + state.get());
             }
             try {
-                Thread.sleep(50);
+                Thread.sleep(20);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted waiting for " + what);
