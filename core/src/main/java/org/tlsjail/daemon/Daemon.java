@@ -2,8 +2,6 @@ package org.tlsjail.daemon;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +17,6 @@ import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.EngineStats;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.JailConfig;
-import org.tlsjail.banengine.SourceKey;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.HostBanBridge;
 import org.tlsjail.bridge.HostBanBridges;
@@ -54,6 +51,7 @@ public final class Daemon {
     private boolean ownsPortFile;
     private volatile boolean started;
     private BanEngine engine;
+    private ManualBans manualBans;
     private BanJournal journal;
     private ControlServer control;
     private volatile TlsFront front;
@@ -97,6 +95,7 @@ public final class Daemon {
         ownsPortFile = true;
 
         engine = new BanEngine(config.jail(), clock);
+        manualBans = new ManualBans(engine);
         try {
             journal = BanJournal.open(state.journal(), clock);
         } catch (IOException e) {
@@ -140,9 +139,23 @@ public final class Daemon {
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
                 config.jail().maxRetry(), FailDuration.format(config.jail().findTime()),
                 FailDuration.format(config.jail().banTime()));
-        front.printWelcome(out);
+        List<BanRecord> restoredBans = engine.banned();
+        front.printWelcome(out, restoredBans, command());
         out.flush();
         started = true;
+        // systemd (Type=notify): ready once the port is open and the Fail2Ban log exists, so a
+        // fail2ban.service ordered After= this unit finds the log it watches.
+        SystemdNotify.fromEnvironment().ready("listening on " + Addresses.format(config.listen().address()) + ":"
+                + front.port() + (restoredBans.isEmpty() ? "" : ", " + restoredBans.size() + " ban(s) restored"));
+    }
+
+    /**
+     * How the operator runs the CLI, for the commands the banner prints: {@code ./tlsjail} from a
+     * checkout, {@code tlsjail} when on PATH; the launcher passes it as {@code tlsjail.command}.
+     */
+    static String command() {
+        String c = System.getProperty("tlsjail.command", "tlsjail");
+        return c.isBlank() || c.chars().anyMatch(ch -> ch < 0x20) ? "tlsjail" : c;
     }
 
     /**
@@ -336,16 +349,12 @@ public final class Daemon {
         return engine.banned();
     }
 
-    BanRecord ban(InetAddress address, Duration duration) {
-        return engine.ban(address, duration, "manual");
+    boolean isStarted() {
+        return started;
     }
 
-    boolean unban(String text) {
-        try {
-            return engine.unban(Addresses.parseLiteral(text));
-        } catch (IllegalArgumentException e) {
-            return engine.unban(SourceKey.parse(text));
-        }
+    ManualBans manualBans() {
+        return manualBans;
     }
 
     int unbanAll() {
