@@ -58,12 +58,15 @@ public final class BanEngine {
     private final LongAdder banCount = new LongAdder();
     private final LongAdder unbanCount = new LongAdder();
     private final LongAdder droppedCount = new LongAdder();
+    /** The coarse clock isBanned reads while the sweeper runs; 0 = not running, read the real one. */
+    private volatile long coarseMillis;
+    static final long COARSE_TICK_MILLIS = 4;
 
     public BanEngine(JailConfig config, InstantSource clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.ignore = config.ignoreRanges();
-        this.failures = new FailureTracker(config, clock.millis());
+        this.failures = new FailureTracker(config, clock.millis(), new java.security.SecureRandom().nextLong());
         this.banHistory = newBanHistory(config);
     }
 
@@ -82,7 +85,16 @@ public final class BanEngine {
 
     // ---------------------------------------------------------------- hot path
 
-    /** True if {@code source} is banned right now. Lock-free; allocates nothing for IPv4 sources. */
+    /**
+     * True if {@code source} is banned right now. Lock-free; allocates nothing for IPv4 sources
+     * (an IPv6 source costs the 16-byte copy {@link InetAddress#getAddress()} makes).
+     *
+     * <p>While {@link #startSweeper()} runs, "now" is the coarse clock it keeps (read from the
+     * injected clock every {@value #COARSE_TICK_MILLIS} ms) instead of a clock read per call: a
+     * ban then reads as ended up to {@value #COARSE_TICK_MILLIS} ms after its end (more only if
+     * that thread is starved of CPU), never before it. Without the sweeper, every hit reads the
+     * injected clock.
+     */
     public boolean isBanned(InetAddress source) {
         if (activeCount == 0) {
             return false;
@@ -99,7 +111,11 @@ public final class BanEngine {
             lo = k.lo();
         }
         long until = table.untilOf(hi, lo);
-        return until != 0 && until > clock.millis();
+        if (until == 0) {
+            return false;
+        }
+        long now = coarseMillis;
+        return until > (now != 0 ? now : clock.millis());
     }
 
     // ---------------------------------------------------------------- failures
@@ -141,6 +157,7 @@ public final class BanEngine {
             putBan(new BanRecord(key, Instant.ofEpochMilli(now), length < 0 ? null : Instant.ofEpochMilli(now + length),
                     earlier + 1, reason), now);
         }
+        awaitDurable();
         return FailureOutcome.BANNED;
     }
 
@@ -169,6 +186,7 @@ public final class BanEngine {
         JailConfig c = config;
         SourceKey key = c.keyOf(source);
         long now = clock.millis();
+        BanRecord r;
         synchronized (this) {
             int earlier = earlierBans(key);
             long length;
@@ -178,39 +196,51 @@ public final class BanEngine {
                 length = -1;
             } else if (duration.isZero()) {
                 throw new IllegalArgumentException("ban duration must be positive or -1 (permanent)");
+            } else if (duration.compareTo(FailDuration.LONGEST) > 0) {
+                throw new IllegalArgumentException("ban duration must be at most 100 years; use -1 for permanent");
             } else {
                 length = duration.toMillis();
             }
-            BanRecord r = new BanRecord(key, Instant.ofEpochMilli(now),
+            r = new BanRecord(key, Instant.ofEpochMilli(now),
                     length < 0 ? null : Instant.ofEpochMilli(now + length), earlier + 1,
                     reason == null ? "manual" : reason);
             failures.forget(key);
             putBan(r, now);
-            return r;
         }
+        awaitDurable();
+        return r;
     }
 
     /** Lifts the ban covering {@code source}; false if there was none. */
-    public synchronized boolean unban(InetAddress source) {
+    public boolean unban(InetAddress source) {
         return unban(config.keyOf(source));
     }
 
     /** Lifts the ban on {@code key} exactly as listed by {@link #banned()}; false if there was none. */
-    public synchronized boolean unban(SourceKey key) {
-        BanRecord r = active.get(key);
-        if (r == null) {
-            return false;
+    public boolean unban(SourceKey key) {
+        boolean lifted;
+        synchronized (this) {
+            BanRecord r = active.get(key);
+            if (r == null) {
+                return false;
+            }
+            boolean ended = r.untilMillis() <= clock.millis();
+            removeBan(r, ended ? BanListener.UnbanCause.EXPIRED : BanListener.UnbanCause.MANUAL);
+            lifted = !ended;
         }
-        boolean ended = r.untilMillis() <= clock.millis();
-        removeBan(r, ended ? BanListener.UnbanCause.EXPIRED : BanListener.UnbanCause.MANUAL);
-        return !ended;
+        awaitDurable();
+        return lifted;
     }
 
     /** Lifts every ban; returns how many. */
-    public synchronized int unbanAll() {
+    public int unbanAll() {
         expireDue();
-        List<BanRecord> all = new ArrayList<>(active.values());
-        all.forEach(r -> removeBan(r, BanListener.UnbanCause.MANUAL));
+        List<BanRecord> all;
+        synchronized (this) {
+            all = new ArrayList<>(active.values());
+            all.forEach(r -> removeBan(r, BanListener.UnbanCause.MANUAL));
+        }
+        awaitDurable();
         return all.size();
     }
 
@@ -276,7 +306,20 @@ public final class BanEngine {
                 LOG.warn("ban sweep failed", e);
             }
         }, 250, 250, TimeUnit.MILLISECONDS);
-        return s::shutdownNow;
+        // the coarse clock has a thread of its own: a long sweep must not make it lag
+        ScheduledExecutorService tick = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tlsjail-ban-clock");
+            t.setDaemon(true);
+            return t;
+        });
+        coarseMillis = clock.millis();
+        tick.scheduleAtFixedRate(() -> coarseMillis = clock.millis(), COARSE_TICK_MILLIS, COARSE_TICK_MILLIS,
+                TimeUnit.MILLISECONDS);
+        return () -> {
+            tick.shutdownNow();
+            coarseMillis = 0;
+            s.shutdownNow();
+        };
     }
 
     // ---------------------------------------------------------------- reconfiguration
@@ -286,7 +329,14 @@ public final class BanEngine {
      * prefix length keep their key; a changed {@code max-bans} applies at once (dropping the bans
      * that end soonest if the table is now over the cap).
      */
-    public synchronized void reconfigure(JailConfig next) {
+    public void reconfigure(JailConfig next) {
+        synchronized (this) {
+            reconfigureLocked(next);
+        }
+        awaitDurable();
+    }
+
+    private void reconfigureLocked(JailConfig next) {
         JailConfig previous = config;
         ignore = next.ignoreRanges();
         config = next;
@@ -318,6 +368,17 @@ public final class BanEngine {
     public synchronized BanRecord banOf(InetAddress source) {
         BanRecord r = active.get(config.keyOf(source));
         return r != null && r.untilMillis() > clock.millis() ? r : null;
+    }
+
+    /**
+     * Failures of {@code source}'s ban unit within findtime of now (0 if it has none, is banned,
+     * or its history was evicted). Takes one short per-segment lock of the failure table. The
+     * listener holds a source that has not proven itself to {@code maxretry - failures} handshakes
+     * in flight.
+     */
+    public int failures(InetAddress source) {
+        JailConfig c = config;
+        return failures.failures(c.keyOf(source), clock.millis(), c.findTime().toMillis());
     }
 
     public EngineStats stats() {
@@ -371,6 +432,17 @@ public final class BanEngine {
     private int earlierBans(SourceKey key) {
         Integer n = banHistory.getIfPresent(key);
         return n == null ? 0 : n;
+    }
+
+    /** Outside the lock: lets listeners that persist events (the journal) finish before the call returns. */
+    private void awaitDurable() {
+        for (BanListener l : listeners) {
+            try {
+                l.awaitDurable();
+            } catch (RuntimeException e) {
+                LOG.warn("ban listener {} failed", l, e);
+            }
+        }
     }
 
     private void fire(java.util.function.Consumer<BanListener> event) {

@@ -14,6 +14,16 @@ public interface BanListener {
 
     void onUnban(BanRecord ban, UnbanCause cause);
 
+    /**
+     * Called by the engine after it has released its lock, in the thread whose call (ban, unban,
+     * the failure that banned) delivered events: returns once every event delivered to this
+     * listener so far is durable. A listener that persists events on its own thread (the
+     * {@link BanJournal}) waits here, so nothing slow happens under the engine's lock and the
+     * engine's call still returns only after its record is on disk. Default: nothing to wait for.
+     */
+    default void awaitDurable() {
+    }
+
     /** Why a ban ended. */
     enum UnbanCause {
         /** Its time ran out. */

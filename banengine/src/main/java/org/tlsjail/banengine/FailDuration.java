@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
 public final class FailDuration {
     /** What {@code -1} parses to: a ban with no end. */
     public static final Duration PERMANENT = Duration.ofSeconds(-1);
+    /** The longest finite duration accepted anywhere (a ban, bantime); longer must be permanent. */
+    public static final Duration LONGEST = Duration.ofDays(100L * 365);
 
     /** Fail2Ban's month and year: a leap-year-averaged year ((365 * 3 + 366) / 4 days) and a twelfth of it. */
     private static final double YEAR = (365 * 3 + 366) * 86400 / 4.0;
@@ -102,7 +104,7 @@ public final class FailDuration {
         if (seconds < 0) {
             throw new IllegalArgumentException(option + ": '" + text + "' is negative (-1 alone means permanent)");
         }
-        if (seconds > 100L * 365 * 86400) {
+        if (seconds > LONGEST.toSeconds()) {
             throw new IllegalArgumentException(option + ": '" + text + "' is longer than 100 years; use -1 for permanent");
         }
         return Duration.ofMillis(Math.round(seconds * 1000));

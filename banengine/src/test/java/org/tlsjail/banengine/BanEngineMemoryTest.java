@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  */
 class BanEngineMemoryTest {
     /** The documented budget per tracked key (README, "Memory"). */
-    static final long BYTES_PER_KEY_BUDGET = 128;
+    static final long BYTES_PER_KEY_BUDGET = 48;
 
     @Test
     void millionDistinctSourcesStayUnderThePerKeyBudget() {

@@ -383,4 +383,21 @@ class BanEngineTest {
         assertThat(e.unban(A)).isFalse();
         assertThat(e.stats().activeBans()).isZero();
     }
+
+    @Test
+    void failuresCountsTheSourcesBanUnitWithinTheWindow() {
+        BanEngine e = engine(JailConfig.builder().maxRetry(3));
+        assertThat(e.failures(ip("2001:db8:1:2::1"))).isZero();
+        e.recordFailure(ip("2001:db8:1:2::1"));
+        clock.advance(Duration.ofMinutes(5));
+        e.recordFailure(ip("2001:db8:1:2::99")); // same /64
+        assertThat(e.failures(ip("2001:db8:1:2::abcd"))).isEqualTo(2);
+        assertThat(e.failures(ip("2001:db8:1:3::1"))).isZero();
+        clock.advance(Duration.ofMinutes(5).plusMillis(1)); // the first has left the window
+        assertThat(e.failures(ip("2001:db8:1:2::1"))).isEqualTo(1);
+        e.recordFailure(ip("2001:db8:1:2::1"));
+        e.recordFailure(ip("2001:db8:1:2::1"));
+        assertThat(e.isBanned(ip("2001:db8:1:2::1"))).isTrue();
+        assertThat(e.failures(ip("2001:db8:1:2::1"))).isZero(); // the ban started a new count
+    }
 }

@@ -209,7 +209,8 @@ public final class Main implements Runnable {
             } catch (StartupException e) {
                 err.println("tlsjail: " + e.getMessage());
                 err.flush();
-                return FAILED;
+                // an unsafe file or directory stays unsafe: exit 2 (RestartPreventExitStatus), no restart loop
+                return e.restartWillNotHelp() ? USAGE : FAILED;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return FAILED;

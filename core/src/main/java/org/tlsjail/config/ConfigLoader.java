@@ -239,8 +239,24 @@ public final class ConfigLoader {
             }
         }
         w.finish();
+        java.util.List<org.tlsjail.banengine.SourceKey> partners = new java.util.ArrayList<>();
+        for (String text : s.strings("partners", java.util.List.of())) {
+            try {
+                partners.add(org.tlsjail.banengine.SourceKey.parse(text));
+            } catch (IllegalArgumentException e) {
+                throw s.error(s.value("partners"), "partners", "'" + YamlSection.safe(text)
+                        + "' is not an address or CIDR (" + e.getMessage() + ")");
+            }
+        }
+        Duration partnerWindow = duration(s, "partner-window", Duration.ofHours(1));
+        int reserve = s.integer("partner-reserve", Math.min(256, total / 4), 0, 1_000_000);
+        if (reserve >= total) {
+            throw s.error(s.value("partner-reserve"), "partner-reserve",
+                    "must be below listen.max-handshakes-total (" + total + ")");
+        }
         s.finish();
-        return new ListenSettings(address, port, backlog, perSource, total, threads, weights);
+        return new ListenSettings(address, port, backlog, perSource, total, threads, weights, partners, partnerWindow,
+                reserve);
     }
 
     private static InetAddress address(YamlSection s, String name, String dflt) throws ConfigException {
@@ -385,8 +401,15 @@ public final class ConfigLoader {
         }
         ForwardSection.ProxyProtocol proxy = enumValue(s, "proxy-protocol", ForwardSection.ProxyProtocol.class,
                 ForwardSection.ProxyProtocol.NONE);
+        int maxRelays = s.integer("max-relays", ForwardSection.defaultMaxRelays(), 1, 1_000_000);
+        int perSource = s.integer("max-relays-per-source", Math.min(maxRelays, ForwardSection.DEFAULT_MAX_RELAYS_PER_SOURCE),
+                1, 1_000_000);
+        if (perSource > maxRelays) {
+            throw s.error(s.value("max-relays-per-source"), "max-relays-per-source",
+                    "must be at most forward.max-relays (" + maxRelays + ")");
+        }
         s.finish();
-        return new ForwardSection(to.host, to.port, connect, idle, proxy);
+        return new ForwardSection(to.host, to.port, connect, idle, proxy, maxRelays, perSource);
     }
 
     private record HostPort(String host, int port) {

@@ -10,11 +10,24 @@ import java.util.Map;
  *
  * @param weights failure kind (config name, e.g. {@code unexpected-eof}) to the weight the engine
  *                counts it with; kinds not named count 1
+ * @param partners       {@code listen.partners}: sources that always get a partner's service
+ * @param partnerWindow  {@code listen.partner-window}: a successful handshake makes its source a partner this long
+ * @param partnerReserve {@code listen.partner-reserve}: places of max-handshakes-total kept for partners
  */
 public record ListenSettings(InetAddress address, int port, int backlog, int maxHandshakesPerSource,
-                             int maxHandshakesTotal, int handshakeThreads, Map<String, Integer> weights) {
+                             int maxHandshakesTotal, int handshakeThreads, Map<String, Integer> weights,
+                             java.util.List<org.tlsjail.banengine.SourceKey> partners, java.time.Duration partnerWindow,
+                             int partnerReserve) {
     public ListenSettings {
         weights = Map.copyOf(weights);
+        partners = java.util.List.copyOf(partners);
+    }
+
+    /** Without the partner options: none listed, 1 hour window, the default reserve. */
+    public ListenSettings(InetAddress address, int port, int backlog, int maxHandshakesPerSource,
+                          int maxHandshakesTotal, int handshakeThreads, Map<String, Integer> weights) {
+        this(address, port, backlog, maxHandshakesPerSource, maxHandshakesTotal, handshakeThreads, weights,
+                java.util.List.of(), java.time.Duration.ofHours(1), Math.min(256, maxHandshakesTotal / 4));
     }
 
     public InetSocketAddress socketAddress() {

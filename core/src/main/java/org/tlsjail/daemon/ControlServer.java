@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
@@ -94,7 +93,13 @@ public final class ControlServer implements AutoCloseable {
         } finally {
             posix.umask(old);
         }
-        Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+        // born 0600 by the umask above; check rather than chmod, which would follow a link planted in its place
+        int mode = (Integer) Files.getAttribute(socketPath, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if ((mode & 0777) != 0600 || Files.isSymbolicLink(socketPath)) {
+            server.close();
+            throw new IOException(socketPath + " is not the socket just bound with mode 0600 (mode "
+                    + Integer.toOctalString(mode) + "); refusing to use it");
+        }
         selector = NativeSelectorProvider.getInstance().openSelector();
         server.configureBlocking(false);
         server.register(selector, SelectionKey.OP_ACCEPT);

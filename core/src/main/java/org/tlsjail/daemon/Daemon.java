@@ -22,6 +22,9 @@ import org.tlsjail.bridge.HostBanBridge;
 import org.tlsjail.bridge.HostBanBridges;
 import org.tlsjail.config.ConfigException;
 import org.tlsjail.config.TlsjailConfig;
+import org.tlsjail.fail2banlog.Fail2BanLog;
+import org.tlsjail.files.FileSafety;
+import org.tlsjail.files.UnsafePathException;
 import org.tlsjail.metrics.DaemonMetrics;
 
 /**
@@ -41,6 +44,7 @@ public final class Daemon {
     private final ConfigSource source;
     private final InstantSource clock = InstantSource.system();
     private final POSIX posix = POSIXFactory.getNativePOSIX();
+    private final FileSafety files = new FileSafety(posix.geteuid());
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Object reloadLock = new Object();
@@ -79,7 +83,19 @@ public final class Daemon {
     }
 
     private void open(PrintStream out) throws StartupException {
-        state = StateDirectory.prepare(config.stateDir());
+        state = StateDirectory.prepare(config.stateDir(), files);
+        try {
+            files.ensureDirectory(config.controlSocket().toAbsolutePath().getParent(), "control.socket");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
+        } catch (IOException e) {
+            throw new StartupException("cannot create the directory of control.socket " + config.controlSocket() + ": "
+                    + StateDirectory.reason(e), e);
+        }
+        if (java.nio.file.Files.isSymbolicLink(config.controlSocket())) {
+            throw StartupException.unsafe(new UnsafePathException("control.socket: " + config.controlSocket()
+                    + " is a symbolic link; tlsjail never binds or removes through links (remove it)"));
+        }
         // The control socket first: its umask dance must happen before other threads create files,
         // and a second daemon on the same state-dir is caught before it touches the journal.
         control = new ControlServer(config.controlSocket(), new DaemonCommands(this), posix);
@@ -94,10 +110,22 @@ public final class Daemon {
         state.removePort();
         ownsPortFile = true;
 
+        // The Fail2Ban log next, before anything slow (journal replay, demo PKI keys, TLS, bridges):
+        // a Fail2Ban started alongside must find the file, or it refuses the jail.
+        Fail2BanLog f2b = TlsFront.openLog(config.fail2banLog(), clock, files);
+        closeables.add(f2b);
+
         engine = new BanEngine(config.jail(), clock);
         manualBans = new ManualBans(engine);
         try {
-            journal = BanJournal.open(state.journal(), clock);
+            files.checkExistingFile(state.journal(), "ban journal");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
+        } catch (IOException e) {
+            throw new StartupException("cannot check ban journal " + state.journal() + ": " + StateDirectory.reason(e), e);
+        }
+        try {
+            journal = BanJournal.open(state.journal(), clock, config.jail());
         } catch (IOException e) {
             throw new StartupException("cannot open ban journal " + state.journal() + ": " + StateDirectory.reason(e), e);
         }
@@ -114,6 +142,7 @@ public final class Daemon {
             metrics = new DaemonMetrics(engine, () -> front == null ? 0 : front.logLinesLost());
             engine.addListener(metrics);
             observers.add(metrics);
+            TlsFront.registerMetrics(metrics, () -> front);
             try {
                 metrics.serve(config.metrics().host(), config.metrics().port());
             } catch (IOException e) {
@@ -127,7 +156,7 @@ public final class Daemon {
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));
         observers.add(new BridgeFailureFeed(() -> bridges));
-        front = TlsFront.open(config, state, engine, clock, observers);
+        front = TlsFront.open(config, state, engine, clock, observers, f2b);
         closeables.add(front);
         try {
             state.writePort(front.port());
@@ -315,9 +344,16 @@ public final class Daemon {
         }
     }
 
-    String reopenLog() {
-        front.reopenLog();
-        return "reopened " + config.fail2banLog().path();
+    /** Reopens the Fail2Ban log (creating it at once if rotation renamed it away); null message = failed. */
+    ReloadResult reopenLog() {
+        try {
+            String fault = front.reopenLog();
+            return fault == null ? new ReloadResult(true, "reopened " + config.fail2banLog().path())
+                    : new ReloadResult(false, fault);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new ReloadResult(false, "interrupted");
+        }
     }
 
     String status() {
@@ -338,6 +374,7 @@ public final class Daemon {
         sb.append("failures:        ").append(s.failures()).append('\n');
         sb.append("bans total:      ").append(s.bans()).append('\n');
         sb.append("unbans total:    ").append(s.unbans()).append('\n');
+        sb.append("journal skipped: ").append(journal.skippedRecords()).append(" record(s) at start\n");
         front.appendStatus(sb);
         for (HostBanBridge b : bridges) {
             sb.append("bridge:          ").append(b.status().summary()).append('\n');

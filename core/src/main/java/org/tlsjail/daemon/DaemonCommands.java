@@ -41,7 +41,11 @@ final class DaemonCommands implements ControlServer.Commands {
                                 : ControlProtocol.Reply.error("reload refused, running configuration unchanged: " + r.message());
                     });
                 case "reopen-log":
-                    return noArgs(args, () -> ControlProtocol.Reply.ok(daemon.reopenLog()));
+                    return noArgs(args, () -> {
+                        Daemon.ReloadResult r = daemon.reopenLog();
+                        return r.ok() ? ControlProtocol.Reply.ok(r.message())
+                                : ControlProtocol.Reply.error("Fail2Ban log not reopened: " + r.message());
+                    });
                 case "stop":
                     return noArgs(args, () -> {
                         daemon.requestStop();

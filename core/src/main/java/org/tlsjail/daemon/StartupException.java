@@ -3,12 +3,28 @@ package org.tlsjail.daemon;
 /** The daemon cannot start; the message is one line telling the operator what to fix. */
 public final class StartupException extends Exception {
     private static final long serialVersionUID = 1L;
+    private final boolean restartWillNotHelp;
 
     public StartupException(String message) {
-        super(message);
+        this(message, null, false);
     }
 
     public StartupException(String message, Throwable cause) {
+        this(message, cause, false);
+    }
+
+    private StartupException(String message, Throwable cause, boolean restartWillNotHelp) {
         super(message, cause);
+        this.restartWillNotHelp = restartWillNotHelp;
+    }
+
+    /** An unsafe file or directory: the operator must fix it; the CLI exits 2 so systemd does not loop. */
+    public static StartupException unsafe(org.tlsjail.files.UnsafePathException e) {
+        return new StartupException("unsafe " + e.getMessage(), e, true);
+    }
+
+    /** True if the same start will fail again until the operator changes something (exit status 2). */
+    public boolean restartWillNotHelp() {
+        return restartWillNotHelp;
     }
 }

@@ -2,42 +2,49 @@ package org.tlsjail.daemon;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import org.tlsjail.files.FileSafety;
+import org.tlsjail.files.UnsafePathException;
 
 /**
  * {@code <state-dir>}: the ban journal, the demo PKI, the bound port and (by default) the control
- * socket and the Fail2Ban log. Checked for writability up front, so the operator reads "not
- * writable" instead of a failure halfway through start-up.
+ * socket. Checked up front: it must be safe ({@link FileSafety}: no other user can change it) and
+ * writable, so the operator reads one line instead of a failure halfway through start-up.
  */
 final class StateDirectory {
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> PORT_FILE_MODE =
+            PosixFilePermissions.fromString("rw-r--r--");
     private final Path dir;
+    private final FileSafety files;
 
-    private StateDirectory(Path dir) {
+    private StateDirectory(Path dir, FileSafety files) {
         this.dir = dir;
+        this.files = files;
     }
 
-    static StateDirectory prepare(Path dir) throws StartupException {
+    FileSafety files() {
+        return files;
+    }
+
+    static StateDirectory prepare(Path dir, FileSafety files) throws StartupException {
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-x---")));
-            }
+            files.ensureDirectory(dir, "state-dir");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
         } catch (IOException e) {
             throw new StartupException("cannot create state directory " + dir + " (" + reason(e)
                     + "); set state-dir or --state-dir to a directory this user may write");
         }
-        Path probe = dir.resolve(".write-test-" + ProcessHandle.current().pid());
         try {
-            Files.writeString(probe, "");
-            Files.delete(probe);
+            // exclusively created under a fresh name: nothing planted in the directory is touched
+            Files.delete(Files.createTempFile(dir, ".write-test-", ".tmp"));
         } catch (IOException e) {
             throw new StartupException("state directory " + dir + " is not writable by this user (" + reason(e)
                     + "); fix its owner/permissions or choose another state-dir");
         }
-        return new StateDirectory(dir);
+        return new StateDirectory(dir, files);
     }
 
     Path path() {
@@ -56,15 +63,9 @@ final class StateDirectory {
         return dir.resolve("tlsjail.port");
     }
 
-    /** Records the bound TLS port (useful with {@code listen.port: 0}); replaced atomically. */
+    /** Records the bound TLS port (useful with {@code listen.port: 0}); replaced atomically, never through a link. */
     void writePort(int port) throws IOException {
-        Path tmp = dir.resolve("tlsjail.port.tmp");
-        Files.writeString(tmp, port + "\n", StandardCharsets.US_ASCII);
-        try {
-            Files.move(tmp, portFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, portFile(), StandardCopyOption.REPLACE_EXISTING);
-        }
+        FileSafety.writeAtomically(portFile(), (port + "\n").getBytes(StandardCharsets.US_ASCII), PORT_FILE_MODE);
     }
 
     void removePort() {

@@ -27,11 +27,13 @@ final class TcpRelay {
     private final ForwardSection forward;
     private final ExecutorService copiers;
     private final ScheduledExecutorService watchdog;
+    private final RelayLimits counters;
 
-    TcpRelay(ForwardSection forward, ExecutorService copiers, ScheduledExecutorService watchdog) {
+    TcpRelay(ForwardSection forward, ExecutorService copiers, ScheduledExecutorService watchdog, RelayLimits counters) {
         this.forward = forward;
         this.copiers = copiers;
         this.watchdog = watchdog;
+        this.counters = counters;
     }
 
     /** Relays until both directions end; the caller's thread copies client to backend. */
@@ -42,6 +44,7 @@ final class TcpRelay {
             backend.connect(new InetSocketAddress(forward.host(), forward.port()),
                     (int) Math.min(Integer.MAX_VALUE, forward.connectTimeout().toMillis()));
         } catch (IOException e) {
+            counters.connectFailed();
             LOG.warn("forward: cannot connect to backend {} for {}: {}", forward.target(), clientAddress, e.toString());
             closeQuietly(backend);
             closeQuietly(client);
@@ -77,7 +80,7 @@ final class TcpRelay {
             };
             copiers.execute(() -> {
                 try {
-                    copy(backend.getInputStream(), client.getOutputStream(), lastActivity);
+                    copy(backend.getInputStream(), client.getOutputStream(), lastActivity, counters.bytesToClient);
                     shutdownOutput(client);
                 } catch (IOException e) {
                     closeBoth.run();
@@ -86,7 +89,7 @@ final class TcpRelay {
                 }
             });
             try {
-                copy(client.getInputStream(), toBackend, lastActivity);
+                copy(client.getInputStream(), toBackend, lastActivity, counters.bytesToBackend);
                 shutdownOutput(backend);
             } catch (IOException e) {
                 closeBoth.run();
@@ -104,13 +107,19 @@ final class TcpRelay {
         return (InetSocketAddress) s.getLocalSocketAddress();
     }
 
-    private static void copy(InputStream in, OutputStream out, AtomicLong lastActivity) throws IOException {
+    /**
+     * Copies with one 16 kB buffer and blocking writes: a peer that does not read stops this thread
+     * (and its sender, through TCP flow control) instead of letting data pile up in memory.
+     */
+    private static void copy(InputStream in, OutputStream out, AtomicLong lastActivity,
+                             java.util.concurrent.atomic.LongAdder bytes) throws IOException {
         byte[] buf = new byte[16 * 1024];
         int n;
         while ((n = in.read(buf)) >= 0) {
             if (n > 0) {
                 out.write(buf, 0, n);
                 out.flush();
+                bytes.add(n);
                 lastActivity.set(System.nanoTime());
             }
         }

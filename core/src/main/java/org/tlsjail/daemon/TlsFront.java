@@ -51,9 +51,15 @@ final class TlsFront implements AutoCloseable {
     private final DemoPki.Layout demo;
     private final TlsjailConfig startConfig;
     private volatile ForwardSection forward;
+    private final RelayLimits relays = new RelayLimits();
+    private final BanEngine engine;
+    private final ExecutorService appThreads;
 
     private TlsFront(TlsListener listener, SwitchableLog log, ExecutorService relayThreads,
-                     ScheduledExecutorService relayWatchdog, DemoPki.Layout demo, TlsjailConfig config) {
+                     ScheduledExecutorService relayWatchdog, DemoPki.Layout demo, TlsjailConfig config,
+                     BanEngine engine, ExecutorService appThreads) {
+        this.engine = engine;
+        this.appThreads = appThreads;
         this.listener = listener;
         this.log = log;
         this.relayThreads = relayThreads;
@@ -63,22 +69,26 @@ final class TlsFront implements AutoCloseable {
         this.forward = config.forward();
     }
 
+    /** @param f2b the Fail2Ban log, opened by the caller before anything slow; closed by this front */
     static TlsFront open(TlsjailConfig config, StateDirectory state, BanEngine engine, InstantSource clock,
-                         List<HandshakeObserver> observers) throws StartupException {
+                         List<HandshakeObserver> observers, Fail2BanLog f2b) throws StartupException {
         DemoPki.Layout demo = demoPki(config, state);
         ServerTls tls = loadTls(config, demo, clock);
-        Fail2BanLog f2b = openLog(config.fail2banLog(), clock);
         SwitchableLog log = new SwitchableLog(f2b);
-        ExecutorService relayThreads = Executors.newCachedThreadPool(threads("tlsjail-relay-"));
+        // A relay is two threads (the application thread from the listener and one copier), bounded
+        // by forward.max-relays; they only copy through BC's record layer, so small stacks do.
+        ExecutorService relayThreads = Executors.newCachedThreadPool(threads("tlsjail-relay-", RELAY_STACK_BYTES));
+        ExecutorService appThreads = Executors.newCachedThreadPool(threads("tlsjail-app-", RELAY_STACK_BYTES));
         ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(threads("tlsjail-relay-idle-"));
         TlsFront[] self = new TlsFront[1];
         TlsListener.Builder b = TlsListener.builder(tls, engine, (socket, remote, chain) -> self[0].accepted(socket, remote, chain))
                 .config(listenerConfig(config))
                 .clock(clock)
+                .applicationExecutor(appThreads)
                 .observer(log);
         observers.forEach(b::observer);
         TlsListener listener = b.build();
-        self[0] = new TlsFront(listener, log, relayThreads, watchdog, demo, config);
+        self[0] = new TlsFront(listener, log, relayThreads, watchdog, demo, config, engine, appThreads);
         try {
             listener.start();
         } catch (IOException e) {
@@ -105,7 +115,10 @@ final class TlsFront implements AutoCloseable {
                 .maxHandshakesPerSource(config.listen().maxHandshakesPerSource())
                 .maxHandshakesTotal(config.listen().maxHandshakesTotal())
                 .handshakeThreads(config.listen().handshakeThreads())
-                .handshakeTimeout(config.tls().handshakeTimeout());
+                .handshakeTimeout(config.tls().handshakeTimeout())
+                .partners(config.listen().partners())
+                .partnerWindow(config.listen().partnerWindow())
+                .partnerReserve(config.listen().partnerReserve());
         config.listen().weights().forEach((kind, w) -> lb.weight(FailureKind.fromConfigName(kind), w));
         return lb.build();
     }
@@ -115,9 +128,56 @@ final class TlsFront implements AutoCloseable {
         ForwardSection f = forward;
         if (f == null) {
             DemoGreeter.greet(socket, chain);
-        } else {
-            new TcpRelay(f, relayThreads, relayWatchdog).relay(socket, remote);
+            return;
         }
+        org.tlsjail.banengine.JailConfig jc = engine.config();
+        org.tlsjail.banengine.SourceKey key = org.tlsjail.banengine.SourceKey.of(remote.getAddress(), jc.ipv4Prefix(),
+                jc.ipv6Prefix());
+        RelayLimits.Verdict v = relays.tryOpen(key, f.maxRelays(), f.maxRelaysPerSource());
+        if (v != RelayLimits.Verdict.ADMITTED) {
+            relays.logRefusal(remote.getAddress(), v, f.maxRelays(), f.maxRelaysPerSource(), System.currentTimeMillis());
+            TcpRelay.closeQuietly(socket); // after its handshake: close_notify, no backend connection
+            return;
+        }
+        try {
+            new TcpRelay(f, relayThreads, relayWatchdog, relays).relay(socket, remote);
+        } finally {
+            relays.close(key);
+        }
+    }
+
+    /** The listener's gate and forward mode's relays as metrics; {@code front} may be null until started. */
+    static void registerMetrics(org.tlsjail.metrics.DaemonMetrics m, java.util.function.Supplier<TlsFront> front) {
+        java.util.function.Function<java.util.function.ToLongFunction<ListenerStats>, java.util.function.LongSupplier> l =
+                f -> () -> front.get() == null ? 0 : f.applyAsLong(front.get().stats());
+        java.util.function.Function<java.util.function.ToLongFunction<RelayLimits.Stats>, java.util.function.LongSupplier> r =
+                f -> () -> front.get() == null ? 0 : f.applyAsLong(front.get().relayStats());
+        m.gauge("tlsjail_handshakes_in_progress", "Connections parked at the first-flight gate or handshaking",
+                l.apply(ListenerStats::handshakesInProgress));
+        m.gauge("tlsjail_handshakes_started", "Handshakes past the first-flight gate (server flight sent or due)",
+                l.apply(ListenerStats::handshakesStarted));
+        m.gauge("tlsjail_handshakes_waiting", "Connections whose ClientHello is in, waiting for a handshake slot",
+                l.apply(ListenerStats::waitingForSlot));
+        m.counter("tlsjail_handshake_server_timeouts",
+                "Handshakes that ran out of time while the server was the slow side (not counted against the client)",
+                l.apply(ListenerStats::serverTimeouts));
+        m.gauge("tlsjail_relays_open", "Relayed connections to the backend open now", r.apply(RelayLimits.Stats::open));
+        m.counter("tlsjail_relays", "Relayed connections opened since start", r.apply(RelayLimits.Stats::relayed));
+        m.counter("tlsjail_relays_refused_total_limit", "Relays refused after the handshake: forward.max-relays reached",
+                r.apply(RelayLimits.Stats::refusedTotalLimit));
+        m.counter("tlsjail_relays_refused_source_limit",
+                "Relays refused after the handshake: forward.max-relays-per-source reached",
+                r.apply(RelayLimits.Stats::refusedSourceLimit));
+        m.counter("tlsjail_backend_connect_failures", "Backend connections that could not be opened",
+                r.apply(RelayLimits.Stats::connectFailures));
+        m.counter("tlsjail_relayed_bytes_to_backend", "Bytes relayed from clients to the backend",
+                r.apply(RelayLimits.Stats::bytesToBackend));
+        m.counter("tlsjail_relayed_bytes_to_client", "Bytes relayed from the backend to clients",
+                r.apply(RelayLimits.Stats::bytesToClient));
+    }
+
+    RelayLimits.Stats relayStats() {
+        return relays.stats();
     }
 
     private static DemoPki.Layout demoPki(TlsjailConfig config, StateDirectory state) throws StartupException {
@@ -125,7 +185,10 @@ final class TlsFront implements AutoCloseable {
             return null;
         }
         try {
+            state.files().ensureDirectory(state.demoPki(), "demo PKI");
             return DemoPki.ensure(state.demoPki());
+        } catch (org.tlsjail.files.UnsafePathException e) {
+            throw StartupException.unsafe(e);
         } catch (IOException | RuntimeException e) {
             throw new StartupException("cannot create the demo PKI in " + state.demoPki() + ": " + e.getMessage(), e);
         }
@@ -163,11 +226,14 @@ final class TlsFront implements AutoCloseable {
                 : TrustSource.pemBundle(t.clientCa());
     }
 
-    static Fail2BanLog openLog(Fail2BanLogSection s, InstantSource clock) throws StartupException {
+    static Fail2BanLog openLog(Fail2BanLogSection s, InstantSource clock, org.tlsjail.files.FileSafety files)
+            throws StartupException {
         Fail2BanLogConfig c = Fail2BanLogConfig.of(s.path()).withDated(s.trailingTimestamp())
                 .withMode(Fail2BanLogConfig.parseMode(s.modeOctal()));
         try {
-            return Fail2BanLog.open(c, clock);
+            return Fail2BanLog.open(c, clock, files);
+        } catch (org.tlsjail.files.UnsafePathException e) {
+            throw StartupException.unsafe(e);
         } catch (IOException | RuntimeException e) {
             throw new StartupException("fail2ban-log.path " + s.path() + " is not writable by this user ("
                     + (e instanceof IOException io ? StateDirectory.reason(io) : e.getMessage())
@@ -191,7 +257,7 @@ final class TlsFront implements AutoCloseable {
         Fail2BanLogSection ls = next.fail2banLog();
         boolean sameLog = current.config().file().equals(ls.path()) && current.config().dated() == ls.trailingTimestamp()
                 && current.config().mode().equals(Fail2BanLogConfig.parseMode(ls.modeOctal()));
-        Fail2BanLog newLog = sameLog ? null : openLog(ls, clock);
+        Fail2BanLog newLog = sameLog ? null : openLog(ls, clock, state.files());
         return () -> {
             listener.updateTls(tls);
             forward = next.forward();
@@ -201,8 +267,9 @@ final class TlsFront implements AutoCloseable {
         };
     }
 
-    void reopenLog() {
-        log.current().reopen();
+    /** Reopens (and if missing creates) the log file before returning; null if it is open, else why not. */
+    String reopenLog() throws InterruptedException {
+        return log.current().reopenAndWait(java.time.Duration.ofSeconds(10));
     }
 
     void appendStatus(StringBuilder sb) {
@@ -215,6 +282,18 @@ final class TlsFront implements AutoCloseable {
         ForwardSection f = forward;
         sb.append("accepted go to:  ").append(f == null ? "demo greeter" : f.target() + " (proxy-protocol "
                 + f.proxyProtocol().yamlName() + ")").append('\n');
+        sb.append("gate:            ").append(s.handshakesStarted()).append(" handshaking, ").append(s.waitingForSlot())
+                .append(" waiting for a slot, ").append(s.waitedOut()).append(" waited out, ").append(s.serverTimeouts())
+                .append(" server-side timeouts (not counted)\n");
+        if (f != null) {
+            RelayLimits.Stats r = relays.stats();
+            sb.append("relays:          ").append(r.open()).append(" open (max ").append(f.maxRelays()).append(", ")
+                    .append(f.maxRelaysPerSource()).append(" per source), ").append(r.relayed()).append(" relayed, ")
+                    .append(r.refusedTotalLimit() + r.refusedSourceLimit()).append(" refused, ")
+                    .append(r.connectFailures()).append(" backend connect failures\n");
+            sb.append("relayed bytes:   ").append(r.bytesToBackend()).append(" to backend, ").append(r.bytesToClient())
+                    .append(" to clients\n");
+        }
     }
 
     ListenerStats stats() {
@@ -279,6 +358,7 @@ final class TlsFront implements AutoCloseable {
         listener.close();
         relayThreads.shutdownNow();
         relayWatchdog.shutdownNow();
+        appThreads.shutdownNow();
         Fail2BanLog l = log.current();
         try {
             l.flush(java.time.Duration.ofSeconds(5));
@@ -312,10 +392,17 @@ final class TlsFront implements AutoCloseable {
         }
     }
 
+    /** Stack of a relay's threads: they copy through BC's record layer, a shallow call depth. */
+    private static final long RELAY_STACK_BYTES = 512 * 1024;
+
     private static java.util.concurrent.ThreadFactory threads(String prefix) {
+        return threads(prefix, 0);
+    }
+
+    private static java.util.concurrent.ThreadFactory threads(String prefix, long stackBytes) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
-            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            Thread t = new Thread(null, r, prefix + n.incrementAndGet(), stackBytes);
             t.setDaemon(true);
             return t;
         };

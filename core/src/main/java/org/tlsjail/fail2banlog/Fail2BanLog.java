@@ -5,7 +5,6 @@ import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -26,6 +25,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.FailureOutcome;
+import org.tlsjail.files.FileSafety;
+import org.tlsjail.files.UnsafePathException;
 import org.tlsjail.listener.HandshakeFailure;
 import org.tlsjail.listener.HandshakeObserver;
 
@@ -46,8 +47,12 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Fail2BanLog.class);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
 
+    /** Queued by {@link #reopen()} to wake the writer at once; compared by identity, never written. */
+    private static final String REOPEN = new String("reopen");
+
     private final Fail2BanLogConfig config;
     private final InstantSource clock;
+    private final FileSafety files;
     private final ArrayBlockingQueue<String> queue;
     private final Thread writer;
     private final LongAdder dropped = new LongAdder();
@@ -66,18 +71,33 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     private boolean midLine; // writer thread only
     private long enqueued; // guarded by progress
     private long handled;  // guarded by progress
+    private long reopensRequested; // guarded by progress
+    private long reopensDone;      // guarded by progress
+    private volatile String lastFault;
 
-    private Fail2BanLog(Fail2BanLogConfig config, InstantSource clock) {
+    private Fail2BanLog(Fail2BanLogConfig config, InstantSource clock, FileSafety files) {
         this.config = config;
         this.clock = clock;
+        this.files = files;
         this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
         this.writer = new Thread(this::writeLoop, "tlsjail-fail2ban-log");
         this.writer.setDaemon(true);
     }
 
-    /** Opens (creating with the configured mode if missing) and starts the writer thread. */
+    /** {@link #open(Fail2BanLogConfig, InstantSource, FileSafety)} for the user this process runs as. */
     public static Fail2BanLog open(Fail2BanLogConfig config, InstantSource clock) throws IOException {
-        Fail2BanLog log = new Fail2BanLog(Objects.requireNonNull(config), Objects.requireNonNull(clock));
+        return open(config, clock, FileSafety.forThisProcess());
+    }
+
+    /**
+     * Checks the file's directory ({@link FileSafety}: creates it, mode 0750, if missing), opens the
+     * file (creating it with the configured mode if missing, never through a link) and starts the
+     * writer thread. The file exists when this returns, so a Fail2Ban started next finds it.
+     */
+    public static Fail2BanLog open(Fail2BanLogConfig config, InstantSource clock, FileSafety files) throws IOException {
+        Fail2BanLog log = new Fail2BanLog(Objects.requireNonNull(config), Objects.requireNonNull(clock),
+                Objects.requireNonNull(files));
+        files.ensureDirectory(config.file().toAbsolutePath().getParent(), "fail2ban-log.path");
         log.openFile();
         log.writer.start();
         return log;
@@ -108,7 +128,7 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     public boolean append(InetAddress source, long code, String reason, String peerName, Instant at) {
         String line = format(source, code, sanitizeOwn(reason), peerName, at) + "\n";
         synchronized (progress) {
-            if (closed || !queue.offer(line)) {
+            if (closed || !queue.offer(line)) { // (the queue's capacity includes rare REOPEN markers)
                 dropped.increment();
                 if (overflowWarned.compareAndSet(false, true)) {
                     LOG.warn("Fail2Ban log queue full ({} lines): dropping lines for {} (further drops are only counted)",
@@ -132,9 +152,41 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
                 ? (f.peerCommonName() == null ? "" : f.peerCommonName()) : null, f.at());
     }
 
-    /** For logrotate's postrotate: reopen the path before the next line. Never blocks. */
+    /**
+     * For logrotate's postrotate: the writer reopens the path at once, creating the file (with its
+     * mode) if the rotation renamed it away, so a Fail2Ban (re)started right after finds it.
+     * Never blocks.
+     */
     public void reopen() {
+        synchronized (progress) {
+            reopensRequested++;
+        }
         reopenRequested = true;
+        queue.offer(REOPEN); // if the queue is full the writer is busy and sees the flag at its next batch
+    }
+
+    /**
+     * {@link #reopen()} and wait (bounded) until the writer has done it.
+     *
+     * @return null if the file is open now, else why not (the fault, reported once in the log too)
+     */
+    public String reopenAndWait(Duration timeout) throws InterruptedException {
+        long target;
+        synchronized (progress) {
+            target = reopensRequested + 1;
+        }
+        reopen();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (progress) {
+            while (reopensDone < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return "the writer did not answer within " + timeout.toSeconds() + " s";
+                }
+                TimeUnit.NANOSECONDS.timedWait(progress, left);
+            }
+        }
+        return lastFault;
     }
 
     /** Waits until every line queued before this call has been handled (written or counted as failed). */
@@ -214,12 +266,21 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
             }
             batch.add(first);
             queue.drainTo(batch, 255);
+            long reopens;
+            synchronized (progress) {
+                reopens = reopensRequested;
+            }
             ensureCurrentFile();
+            int lines = 0;
             for (String line : batch) {
-                writeLine(line);
+                if (line != REOPEN) {
+                    writeLine(line);
+                    lines++;
+                }
             }
             synchronized (progress) {
-                handled += batch.size();
+                handled += lines;
+                reopensDone = Math.max(reopensDone, reopens);
                 progress.notifyAll();
             }
             batch.clear();
@@ -263,8 +324,11 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
         reopenRequested = false;
         if (!reopen) {
             try {
-                BasicFileAttributes a = Files.readAttributes(config.file(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                if (!Objects.equals(a.fileKey(), fileKey)) {
+                BasicFileAttributes a = FileSafety.lstat(config.file());
+                if (a.isSymbolicLink()) {
+                    // never followed: the reopen below refuses it and reports it once
+                    reopen = true;
+                } else if (!Objects.equals(a.fileKey(), fileKey)) {
                     LOG.info("Fail2Ban log {} was replaced (rotated); reopening", config.file());
                     reopen = true;
                 } else if (a.size() < expectedSize) {
@@ -281,7 +345,12 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
         if (reopen) {
             closeChannel();
             try {
+                // the directory may have been loosened since start: check it again before creating in it
+                files.checkDirectory(config.file().toAbsolutePath().getParent(), "fail2ban-log.path");
                 openFile();
+                lastFault = null;
+            } catch (UnsafePathException e) {
+                fault("refusing " + e.getMessage());
             } catch (IOException e) {
                 fault("cannot open " + config.file() + ": " + e);
             }
@@ -289,6 +358,7 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     }
 
     private void fault(String message) {
+        lastFault = message;
         if (!faulted) {
             faulted = true;
             LOG.warn("Fail2Ban log fault: {} (reported once; lines are counted as failed until it clears)", message);
@@ -296,25 +366,11 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     }
 
     private void openFile() throws IOException {
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(config.file(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND);
-            try {
-                // set explicitly: a create mode would be narrowed by the process umask
-                Files.setPosixFilePermissions(config.file(), config.mode());
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system
-            }
-        } catch (FileAlreadyExistsException e) {
-            // opening a FIFO (or a device) for writing can block the writer for ever: refuse it
-            if (!Files.isRegularFile(config.file())) {
-                throw new IOException(config.file() + " exists but is not a regular file");
-            }
-            ch = FileChannel.open(config.file(), StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-        }
-        channel = ch;
-        BasicFileAttributes a = Files.readAttributes(config.file(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        // O_NOFOLLOW, O_EXCL when created, and an existing file must be a regular file of ours with
+        // one link: a symlink, FIFO or another user's file in its place is refused, never opened
+        FileSafety.Appender opened = files.openForAppend(config.file(), config.mode(), "fail2ban-log.path");
+        channel = opened.channel();
+        BasicFileAttributes a = FileSafety.lstat(config.file());
         fileKey = a.fileKey();
         expectedSize = a.size();
         midLine = a.size() > 0 && !endsWithNewline(config.file(), a.size());
@@ -331,7 +387,7 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     }
 
     private static boolean endsWithNewline(java.nio.file.Path file, long size) {
-        try (FileChannel r = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel r = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             ByteBuffer last = ByteBuffer.allocate(1);
             return r.read(last, size - 1) == 1 && last.get(0) == '\n';
         } catch (IOException e) {

@@ -30,26 +30,36 @@ final class FirstFlightGate implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FirstFlightGate.class);
     private static final int HEADER = FailureClassifier.PEEK;
 
-    /** How a connection left the gate. */
-    enum Exit { COMPLETE, EOF, RESET, TIMEOUT }
+    /**
+     * How a connection left the gate. WAITED_OUT: its ClientHello was in, but the server never had
+     * a slot for it before its time ran out: the server's doing, never the client's failure.
+     */
+    enum Exit { COMPLETE, EOF, RESET, TIMEOUT, WAITED_OUT }
 
-    /** Called on the gate's thread when a connection leaves it; the channel is blocking again. */
+    /** Called on the gate's thread. */
     interface Next {
-        void onFirstFlight(SocketChannel ch, InetAddress source, long acceptedAtNanos, byte[] firstBytes, Exit exit);
+        /**
+         * The connection's ClientHello is in: may its handshake start now? False keeps it parked
+         * (without reading) until {@link #slotFreed()} or its deadline.
+         */
+        boolean mayStart(Visit visit);
+
+        /** The connection leaves the gate; the channel is blocking again. */
+        void onFirstFlight(SocketChannel ch, Visit visit, byte[] firstBytes, Exit exit);
     }
 
-    private record Arrival(SocketChannel ch, InetAddress source, long acceptedAtNanos) {
+    private record Arrival(SocketChannel ch, Visit visit) {
     }
 
     private static final class Pending {
-        final InetAddress source;
-        final long acceptedAtNanos;
+        final Visit visit;
         final long deadlineNanos;
         ByteBuffer buf = ByteBuffer.allocate(HEADER);
+        /** Set once the ClientHello is in and the connection waits for a handshake slot. */
+        boolean waiting;
 
-        Pending(InetAddress source, long acceptedAtNanos, long deadlineNanos) {
-            this.source = source;
-            this.acceptedAtNanos = acceptedAtNanos;
+        Pending(Visit visit, long deadlineNanos) {
+            this.visit = visit;
             this.deadlineNanos = deadlineNanos;
         }
     }
@@ -61,6 +71,10 @@ final class FirstFlightGate implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     private final java.util.List<java.util.Map.Entry<SelectionKey, Exit>> leaving = new java.util.ArrayList<>();
+    /** Parked connections whose ClientHello is in, oldest first: they get freed slots in this order. */
+    private final java.util.ArrayDeque<SelectionKey> waiting = new java.util.ArrayDeque<>();
+    private volatile int waitingCount;
+    private volatile boolean slotFreed;
 
     FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads) throws IOException {
         this.selector = Selector.open();
@@ -71,9 +85,17 @@ final class FirstFlightGate implements AutoCloseable {
     }
 
     /** From the accept thread: park {@code ch} until its first record is in. */
-    void admit(SocketChannel ch, InetAddress source, long acceptedAtNanos) {
-        arrivals.add(new Arrival(ch, source, acceptedAtNanos));
+    void admit(SocketChannel ch, Visit visit) {
+        arrivals.add(new Arrival(ch, visit));
         selector.wakeup();
+    }
+
+    /** From any thread: a handshake slot was given back; waiting connections are tried again. */
+    void slotFreed() {
+        if (waitingCount > 0) {
+            slotFreed = true;
+            selector.wakeup();
+        }
     }
 
     private void run() {
@@ -88,13 +110,24 @@ final class FirstFlightGate implements AutoCloseable {
                     }
                 }
                 selector.selectedKeys().clear();
+                if (slotFreed) {
+                    slotFreed = false;
+                    retryWaiting();
+                }
                 long now = System.nanoTime();
                 if (now - nextDeadlineScan >= 0) {
                     nextDeadlineScan = now + TimeUnit.MILLISECONDS.toNanos(100);
                     for (SelectionKey key : selector.keys()) {
                         Pending p = (Pending) key.attachment();
                         if (key.isValid() && now - p.deadlineNanos >= 0) {
-                            leave(key, Exit.TIMEOUT);
+                            if (p.waiting) {
+                                waiting.remove(key);
+                                waitingCount = waiting.size();
+                                leave(key, Exit.WAITED_OUT);
+                            } else {
+                                p.visit.clientWaitNanos = now - p.visit.acceptedAtNanos;
+                                leave(key, Exit.TIMEOUT);
+                            }
                         }
                     }
                 }
@@ -114,9 +147,9 @@ final class FirstFlightGate implements AutoCloseable {
             try {
                 a.ch().configureBlocking(false);
                 a.ch().register(selector, SelectionKey.OP_READ,
-                        new Pending(a.source(), a.acceptedAtNanos(), a.acceptedAtNanos() + timeoutNanos));
+                        new Pending(a.visit(), a.visit().acceptedAtNanos + timeoutNanos));
             } catch (IOException | RuntimeException e) {
-                next.onFirstFlight(a.ch(), a.source(), a.acceptedAtNanos(), new byte[0], Exit.RESET);
+                next.onFirstFlight(a.ch(), a.visit(), new byte[0], Exit.RESET);
             }
         }
     }
@@ -153,7 +186,35 @@ final class FirstFlightGate implements AutoCloseable {
                 return;
             }
         }
-        leave(key, Exit.COMPLETE);
+        complete(key);
+    }
+
+    /** The whole first record is in: on to a handshake if the source may start one, else wait. */
+    private void complete(SelectionKey key) {
+        Pending p = (Pending) key.attachment();
+        p.visit.clientWaitNanos = System.nanoTime() - p.visit.acceptedAtNanos;
+        if (next.mayStart(p.visit)) {
+            leave(key, Exit.COMPLETE);
+            return;
+        }
+        // nothing more is read while it waits: a TLS client sends nothing until the server's flight
+        p.waiting = true;
+        key.interestOps(0);
+        waiting.add(key);
+        waitingCount = waiting.size();
+    }
+
+    private void retryWaiting() {
+        for (java.util.Iterator<SelectionKey> it = waiting.iterator(); it.hasNext(); ) {
+            SelectionKey key = it.next();
+            if (!key.isValid()) {
+                it.remove();
+            } else if (next.mayStart(((Pending) key.attachment()).visit)) {
+                it.remove();
+                leave(key, Exit.COMPLETE);
+            }
+        }
+        waitingCount = waiting.size();
     }
 
     /** Marks {@code key} as done; the hand-over happens in {@link #handOver()}, after iterating. */
@@ -178,7 +239,7 @@ final class FirstFlightGate implements AutoCloseable {
                 exit = Exit.RESET;
             }
             try {
-                next.onFirstFlight(ch, p.source, p.acceptedAtNanos, bytes, exit);
+                next.onFirstFlight(ch, p.visit, bytes, exit);
             } catch (RuntimeException ex) {
                 LOG.warn("first-flight hand-over failed", ex);
                 closeQuietly(ch);
@@ -193,6 +254,11 @@ final class FirstFlightGate implements AutoCloseable {
         } catch (IOException e) {
             // already broken
         }
+    }
+
+    /** Connections parked with their ClientHello in, waiting for a handshake slot. */
+    int waiting() {
+        return waitingCount;
     }
 
     /** Connections parked right now. */

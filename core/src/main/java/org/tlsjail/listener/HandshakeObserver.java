@@ -11,8 +11,12 @@ import org.tlsjail.banengine.FailureOutcome;
  * thread: implementations must be fast and must not block. Exceptions are logged and ignored.
  */
 public interface HandshakeObserver {
-    /** Why a connection was refused before any TLS work. */
-    enum Refusal { BANNED, SOURCE_LIMIT, TOTAL_LIMIT }
+    /**
+     * Why a connection was refused before any TLS work. SERVER_BUSY: its ClientHello waited for a
+     * handshake slot (its source had as many handshakes running as it may) until its time ran out;
+     * not counted against the source.
+     */
+    enum Refusal { BANNED, SOURCE_LIMIT, TOTAL_LIMIT, SERVER_BUSY }
 
     /** A handshake completed; {@code peerChain} is empty when no client certificate was sent. */
     default void onSuccess(InetSocketAddress remote, List<X509Certificate> peerChain) {

@@ -4,8 +4,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.tlsjail.banengine.SourceKey;
 
 /**
  * Immutable listener settings.
@@ -13,7 +15,10 @@ import java.util.Objects;
  * @param bind                   address and port to listen on (port 0 = ephemeral)
  * @param backlog                accept backlog
  * @param handshakeTimeout       wall-clock limit for a whole handshake (default 10 s)
- * @param maxHandshakesPerSource unfinished handshakes allowed per source address (default 8)
+ * @param maxHandshakesPerSource unfinished handshakes (parked or running) allowed per source, the ban
+ *                               unit (IPv4 address or ipv4-prefix, ipv6-prefix) (default 8); a
+ *                               source that is not a known partner runs at most maxretry minus its
+ *                               failures in the window of them past the ClientHello, the rest wait
  * @param maxHandshakesTotal     unfinished handshakes allowed in total (default 4096); a connection
  *                               still sending its ClientHello waits without a thread, so this is
  *                               mostly a file-descriptor budget
@@ -24,6 +29,13 @@ import java.util.Objects;
  *                               that stall after their ClientHello make a partner wait
  * @param weights                failures counted per kind (default 1 for every kind)
  * @param refusalLogInterval     at most one operational log line about refusals per interval
+ * @param partners               sources that always count as known partners (addresses or CIDRs)
+ * @param partnerWindow          a source with a successful handshake within this window is a known
+ *                               partner too (default 1 hour)
+ * @param partnerReserve         places of maxHandshakesTotal only known partners may take (default
+ *                               min(256, maxHandshakesTotal / 4)), so a flood by others cannot fill them
+ * @param idleThreadTimeout      an idle handshake thread ends after this (default 30 s): after a flood
+ *                               the threads, and their stacks, go
  */
 public record ListenerConfig(
         InetSocketAddress bind,
@@ -33,7 +45,11 @@ public record ListenerConfig(
         int maxHandshakesTotal,
         int handshakeThreads,
         Map<FailureKind, Integer> weights,
-        Duration refusalLogInterval) {
+        Duration refusalLogInterval,
+        List<SourceKey> partners,
+        Duration partnerWindow,
+        int partnerReserve,
+        Duration idleThreadTimeout) {
 
     public ListenerConfig {
         Objects.requireNonNull(bind, "bind");
@@ -66,6 +82,34 @@ public record ListenerConfig(
             w.put(e.getKey(), e.getValue());
         }
         weights = Map.copyOf(w);
+        partners = List.copyOf(partners);
+        Objects.requireNonNull(idleThreadTimeout, "idle-thread-timeout");
+        if (idleThreadTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("idle-thread-timeout must be at least 1 ms, got " + idleThreadTimeout);
+        }
+        Objects.requireNonNull(partnerWindow, "partner-window");
+        if (partnerWindow.isNegative()) {
+            throw new IllegalArgumentException("partner-window must not be negative, got " + partnerWindow);
+        }
+        if (partnerReserve < 0 || partnerReserve >= maxHandshakesTotal) {
+            throw new IllegalArgumentException("partner-reserve must be 0 or more and below max-handshakes-total ("
+                    + maxHandshakesTotal + "), got " + partnerReserve);
+        }
+    }
+
+    /** The default partner reserve for a total cap: a quarter of it, at most 256. */
+    public static int defaultPartnerReserve(int maxHandshakesTotal) {
+        return Math.min(256, maxHandshakesTotal / 4);
+    }
+
+    /** True if {@code source} lies in one of the configured partner ranges. */
+    public boolean isListedPartner(InetAddress source) {
+        for (SourceKey k : partners) {
+            if (k.contains(source)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The weight of a failure kind; 0 means logged but not counted by the ban engine. */
@@ -87,6 +131,10 @@ public record ListenerConfig(
         b.handshakeThreads = handshakeThreads;
         b.weights.putAll(weights);
         b.refusalLogInterval = refusalLogInterval;
+        b.partners = partners;
+        b.partnerWindow = partnerWindow;
+        b.partnerReserve = partnerReserve;
+        b.idleThreadTimeout = idleThreadTimeout;
         return b;
     }
 
@@ -99,6 +147,10 @@ public record ListenerConfig(
         private int handshakeThreads = 256;
         private final Map<FailureKind, Integer> weights = new EnumMap<>(FailureKind.class);
         private Duration refusalLogInterval = Duration.ofSeconds(60);
+        private List<SourceKey> partners = List.of();
+        private Duration partnerWindow = Duration.ofHours(1);
+        private int partnerReserve = -1;
+        private Duration idleThreadTimeout = Duration.ofSeconds(30);
 
         public Builder bind(InetSocketAddress v) {
             bind = v;
@@ -140,9 +192,31 @@ public record ListenerConfig(
             return this;
         }
 
+        public Builder partners(List<SourceKey> v) {
+            partners = v;
+            return this;
+        }
+
+        public Builder partnerWindow(Duration v) {
+            partnerWindow = v;
+            return this;
+        }
+
+        /** Negative: the default for the total cap ({@link #defaultPartnerReserve}). */
+        public Builder partnerReserve(int v) {
+            partnerReserve = v;
+            return this;
+        }
+
+        public Builder idleThreadTimeout(Duration v) {
+            idleThreadTimeout = v;
+            return this;
+        }
+
         public ListenerConfig build() {
             return new ListenerConfig(bind, backlog, handshakeTimeout, maxHandshakesPerSource, maxHandshakesTotal,
-                    handshakeThreads, weights, refusalLogInterval);
+                    handshakeThreads, weights, refusalLogInterval, partners, partnerWindow,
+                    partnerReserve < 0 ? defaultPartnerReserve(maxHandshakesTotal) : partnerReserve, idleThreadTimeout);
         }
     }
 }

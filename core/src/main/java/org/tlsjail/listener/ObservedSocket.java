@@ -34,11 +34,26 @@ final class ObservedSocket extends Socket {
     private boolean holding;
     private boolean released;
     private boolean closeRequested;
+    /**
+     * The client's own time: nanoseconds the server spent blocked waiting for its bytes (from the
+     * gate, then every read until release). A handshake is the client's timeout only when this
+     * reaches {@link #budgetNanos}; time the server spent elsewhere (no thread, no CPU) is not
+     * the client's.
+     */
+    private volatile long clientWaitNanos;
+    private volatile long readingSince;
+    private final long budgetNanos;
 
     ObservedSocket(Socket raw, WireObservation wire) throws IOException {
+        this(raw, wire, 0, Long.MAX_VALUE);
+    }
+
+    ObservedSocket(Socket raw, WireObservation wire, long clientWaitNanos, long budgetNanos) throws IOException {
         super((SocketImpl) null);
         this.raw = raw;
         this.wire = wire;
+        this.clientWaitNanos = clientWaitNanos;
+        this.budgetNanos = budgetNanos;
         this.in = new ObservedInput(raw.getInputStream());
         this.out = new ObservedOutput(raw.getOutputStream());
     }
@@ -64,7 +79,17 @@ final class ObservedSocket extends Socket {
             if (!released && wire.serverSentEncrypted) {
                 holding = true; // TLS 1.3: the server's flight is out; what it writes next is its verdict
             }
+            boolean budgeted = !released && budgetNanos != Long.MAX_VALUE;
+            if (budgeted) {
+                long left = budgetNanos - clientWaitNanos;
+                if (left <= 0) {
+                    throw new SocketTimeoutException("the client used up its handshake time");
+                }
+                raw.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000)));
+            }
             int n;
+            long t0 = System.nanoTime();
+            readingSince = t0;
             try {
                 n = super.read(b, off, len);
             } catch (SocketTimeoutException e) {
@@ -72,6 +97,11 @@ final class ObservedSocket extends Socket {
             } catch (IOException e) {
                 wire.readError = true;
                 throw e;
+            } finally {
+                readingSince = 0;
+                if (budgeted) {
+                    clientWaitNanos += System.nanoTime() - t0;
+                }
             }
             if (n < 0) {
                 wire.eof = true;
@@ -107,6 +137,17 @@ final class ObservedSocket extends Socket {
                 throw e;
             }
         }
+    }
+
+    /** Time the server waited on the client so far, a read in progress included. */
+    long clientWaitNanos() {
+        long since = readingSince;
+        return clientWaitNanos + (since == 0 ? 0 : Math.max(0, System.nanoTime() - since));
+    }
+
+    /** True if the client has used up its handshake time (the timeout is its own doing). */
+    boolean clientOutOfTime() {
+        return budgetNanos != Long.MAX_VALUE && clientWaitNanos() >= budgetNanos;
     }
 
     @Override public InputStream getInputStream() { return in; }

@@ -1,53 +1,120 @@
 package org.tlsjail.listener;
 
-import java.net.InetAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
+import org.tlsjail.banengine.SourceKey;
 
 /**
- * Counts unfinished handshakes per source and in total. A map entry exists only while a source
- * has a handshake in progress, so the map never holds more than the total cap.
+ * Counts connections per ban unit and in total, in two stages.
+ *
+ * <p><b>Held</b> (from accept to the end of the handshake): at most {@code maxPerSource} per unit
+ * and {@code maxTotal} in all, of which {@code partnerReserve} only partners may take: a flood by
+ * others fills the rest and partners still get in.
+ *
+ * <p><b>Started</b> (past the first-flight gate: the server has sent or is about to send its
+ * flight): at most what the caller allows at that moment, computed under the unit's lock. For a
+ * source that has not proven itself that is {@code maxretry - failures in its window}: failures are
+ * recorded before the slot is released, so started + failures never exceeds maxretry, however many
+ * connections the unit opens in parallel.
+ *
+ * <p>A map entry exists only while a unit holds a connection, so the map never holds more than
+ * {@code maxTotal} entries.
  */
 final class SourceAdmission {
     enum Verdict { ADMITTED, SOURCE_LIMIT, TOTAL_LIMIT }
 
-    private final ConcurrentHashMap<InetAddress, Integer> perSource = new ConcurrentHashMap<>();
-    private final AtomicInteger total = new AtomicInteger();
-    private volatile int maxPerSource;
-    private volatile int maxTotal;
-
-    SourceAdmission(int maxPerSource, int maxTotal) {
-        this.maxPerSource = maxPerSource;
-        this.maxTotal = maxTotal;
+    private static final class Counts {
+        int held;
+        int started;
     }
 
-    Verdict tryAcquire(InetAddress source) {
-        if (total.incrementAndGet() > maxTotal) {
+    private final ConcurrentHashMap<SourceKey, Counts> perSource = new ConcurrentHashMap<>();
+    private final AtomicInteger total = new AtomicInteger();
+    private final AtomicInteger startedTotal = new AtomicInteger();
+    private final int maxPerSource;
+    private final int maxTotal;
+    private final int partnerReserve;
+
+    SourceAdmission(int maxPerSource, int maxTotal, int partnerReserve) {
+        this.maxPerSource = maxPerSource;
+        this.maxTotal = maxTotal;
+        this.partnerReserve = partnerReserve;
+    }
+
+    /** At accept (or once a preamble named the real source): a place among the held connections. */
+    Verdict tryHold(Visit v) {
+        int cap = v.partner ? maxTotal : maxTotal - partnerReserve;
+        if (total.incrementAndGet() > cap) {
             total.decrementAndGet();
             return Verdict.TOTAL_LIMIT;
         }
         boolean[] ok = {false};
-        perSource.compute(source, (k, v) -> {
-            int n = v == null ? 0 : v;
-            if (n >= maxPerSource) {
-                return v;
+        perSource.compute(v.key, (k, c) -> {
+            Counts n = c == null ? new Counts() : c;
+            if (n.held >= maxPerSource) {
+                return c;
             }
+            n.held++;
             ok[0] = true;
-            return n + 1;
+            return n;
         });
         if (!ok[0]) {
             total.decrementAndGet();
             return Verdict.SOURCE_LIMIT;
         }
+        v.held = true;
         return Verdict.ADMITTED;
     }
 
-    void release(InetAddress source) {
-        perSource.computeIfPresent(source, (k, v) -> v <= 1 ? null : v - 1);
+    /**
+     * At the gate's exit: may {@code v} start its handshake? {@code allowed} is asked under the
+     * unit's lock, so a failure recorded before {@link #release} is always seen.
+     */
+    boolean tryStart(Visit v, IntSupplier allowed) {
+        boolean[] ok = {false};
+        perSource.computeIfPresent(v.key, (k, c) -> {
+            if (c.started < allowed.getAsInt()) {
+                c.started++;
+                ok[0] = true;
+            }
+            return c;
+        });
+        if (ok[0]) {
+            v.started = true;
+            startedTotal.incrementAndGet();
+        }
+        return ok[0];
+    }
+
+    /** The connection's handshake is over (or it never started): gives back what it held. Idempotent. */
+    void release(Visit v) {
+        if (!v.held) {
+            return;
+        }
+        boolean started = v.started;
+        v.held = false;
+        v.started = false;
+        perSource.computeIfPresent(v.key, (k, c) -> {
+            c.held--;
+            if (started) {
+                c.started--;
+            }
+            return c.held <= 0 ? null : c;
+        });
+        if (started) {
+            startedTotal.decrementAndGet();
+        }
         total.decrementAndGet();
     }
 
+    /** Connections held (parked at the gate or handshaking). */
     int inProgress() {
         return total.get();
+    }
+
+    /** Handshakes past the gate. */
+    int started() {
+        return startedTotal.get();
     }
 }

@@ -36,6 +36,10 @@ import org.slf4j.LoggerFactory;
 import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.FailureOutcome;
+import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.banengine.SourceKey;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import org.tlsjail.tls.ClientAuth;
 import org.tlsjail.tls.ServerTls;
 
@@ -58,6 +62,13 @@ public final class TlsListener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TlsListener.class);
     /** Handshake threads allowed beyond max-handshakes-total: threads between a slot's release and idling. */
     private static final int HANDSHAKE_THREAD_SLACK = 16;
+    /** Known partners remembered at most (each entry about 100 bytes). */
+    private static final int PROVEN_MAX = 100_000;
+    /**
+     * Handshake threads block in BC's handshake code only (a few hundred frames, measured well
+     * under 256 kB); a small stack keeps thousands of them cheap in address space and RSS.
+     */
+    private static final long HANDSHAKE_STACK_BYTES = 512 * 1024;
 
     private final BanEngine engine;
     private final ConnectionHandler handler;
@@ -77,6 +88,17 @@ public final class TlsListener implements AutoCloseable {
     private ThreadPoolExecutor handshakes;
     private ScheduledThreadPoolExecutor watchdog;
 
+    /** Ban units with a successful handshake within partner-window: known partners. */
+    private final Cache<SourceKey, Boolean> proven;
+    /**
+     * Server flights of sources (not partners) whose handshake ran out of time on the server's
+     * side: not their failure, but still one of their maxretry tries in the window (findtime at
+     * start, counted from the first), so a flood that slows the server buys no extra flights.
+     */
+    private final Cache<SourceKey, java.util.concurrent.atomic.AtomicInteger> uncountedFlights;
+    private final LongAdder serverTimeouts = new LongAdder();
+    private final LongAdder waitedOut = new LongAdder();
+    private final AtomicLong nextServerSlowLog = new AtomicLong();
     private final LongAdder accepted = new LongAdder();
     private final LongAdder refusedBanned = new LongAdder();
     private final LongAdder refusedOverLimit = new LongAdder();
@@ -96,7 +118,13 @@ public final class TlsListener implements AutoCloseable {
         this.applicationExecutor = ownsApplicationExecutor
                 ? Executors.newCachedThreadPool(threads("tlsjail-app-"))
                 : b.applicationExecutor;
-        this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal());
+        this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal(),
+                config.partnerReserve());
+        // bounded: under an address spray only sources that completed a handshake are remembered
+        this.proven = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
+                .expireAfterWrite(config.partnerWindow()).build();
+        this.uncountedFlights = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
+                .expireAfterWrite(engine.config().findTime()).build();
     }
 
     public static Builder builder(ServerTls tls, BanEngine engine, ConnectionHandler handler) {
@@ -122,13 +150,22 @@ public final class TlsListener implements AutoCloseable {
         // The admission cap bounds the threads; the slack covers threads still finishing a
         // handshake whose slot was already released.
         handshakes = new ThreadPoolExecutor(Math.min(config.handshakeThreads(), config.maxHandshakesTotal()),
-                Math.max(config.handshakeThreads(), config.maxHandshakesTotal()) + HANDSHAKE_THREAD_SLACK, 30,
-                TimeUnit.SECONDS, new SynchronousQueue<>(), threads("tlsjail-handshake-"));
+                Math.max(config.handshakeThreads(), config.maxHandshakesTotal()) + HANDSHAKE_THREAD_SLACK,
+                config.idleThreadTimeout().toMillis(), TimeUnit.MILLISECONDS, new SynchronousQueue<>(), threads("tlsjail-handshake-", HANDSHAKE_STACK_BYTES));
         handshakes.allowCoreThreadTimeOut(true);
         watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
         watchdog.setRemoveOnCancelPolicy(true);
-        gate = new FirstFlightGate(config.handshakeTimeout().toNanos(), this::afterFirstFlight,
-                threads("tlsjail-first-flight-"));
+        gate = new FirstFlightGate(config.handshakeTimeout().toNanos(), new FirstFlightGate.Next() {
+            @Override
+            public boolean mayStart(Visit visit) {
+                return TlsListener.this.mayStart(visit);
+            }
+
+            @Override
+            public void onFirstFlight(SocketChannel ch, Visit visit, byte[] firstBytes, FirstFlightGate.Exit exit) {
+                afterFirstFlight(ch, visit, firstBytes, exit);
+            }
+        }, threads("tlsjail-first-flight-"));
         running = true;
         acceptThread = threads("tlsjail-accept-").newThread(this::acceptLoop);
         acceptThread.start();
@@ -155,7 +192,8 @@ public final class TlsListener implements AutoCloseable {
 
     public ListenerStats stats() {
         return new ListenerStats(accepted.sum(), refusedBanned.sum(), refusedOverLimit.sum(), succeeded.sum(),
-                failed.sum(), admission.inProgress());
+                failed.sum(), admission.inProgress(), admission.started(), gate == null ? 0 : gate.waiting(),
+                waitedOut.sum(), serverTimeouts.sum());
     }
 
     /** Stops accepting, closes every open connection (handshaking or handed over) and stops all threads. */
@@ -223,28 +261,70 @@ public final class TlsListener implements AutoCloseable {
                 refuse(s, source, HandshakeObserver.Refusal.BANNED);
                 continue;
             }
-            SourceAdmission.Verdict v = admission.tryAcquire(source);
+            Visit visit = new Visit(source, System.nanoTime());
+            identify(visit);
+            SourceAdmission.Verdict v = admission.tryHold(visit);
             if (v != SourceAdmission.Verdict.ADMITTED) {
                 refuse(s, source, v == SourceAdmission.Verdict.SOURCE_LIMIT
                         ? HandshakeObserver.Refusal.SOURCE_LIMIT : HandshakeObserver.Refusal.TOTAL_LIMIT);
                 continue;
             }
             open.add(s);
-            gate.admit(ch, source, System.nanoTime());
+            gate.admit(ch, visit);
         }
     }
 
+    /**
+     * Sets the visit's ban unit (the engine's key: per-source limits count per unit, never per
+     * address inside it) and whether it is a known partner. Call again if the source is replaced.
+     */
+    private void identify(Visit v) {
+        JailConfig c = engine.config();
+        v.key = SourceKey.of(v.source, c.ipv4Prefix(), c.ipv6Prefix());
+        v.partner = config.isListedPartner(v.source) || proven.getIfPresent(v.key) != null
+                || engine.isIgnored(v.source);
+    }
+
+    /**
+     * On the gate's thread, the ClientHello is in: may the handshake (the server's flight) start?
+     * A known partner may run max-handshakes-per-source at once; any other source only as many as
+     * it has failures left before its ban ({@code maxretry - failures in its window}), so it never
+     * gets more than maxretry server flights per window however many connections it opens. A banned
+     * source leaves at once, to be refused.
+     */
+    private boolean mayStart(Visit v) {
+        if (engine.isBanned(v.source)) {
+            return true;
+        }
+        if (!v.partner && proven.getIfPresent(v.key) != null) {
+            v.partner = true; // proved itself while this connection waited
+        }
+        if (v.partner) {
+            int perSource = config.maxHandshakesPerSource();
+            return admission.tryStart(v, () -> perSource);
+        }
+        return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failures(v.source)
+                - uncounted(v.key));
+    }
+
     /** On the gate's thread: the first record is in (or the connection ended): now it gets a thread. */
-    private void afterFirstFlight(SocketChannel ch, InetAddress source, long acceptedAt, byte[] first,
-                                  FirstFlightGate.Exit exit) {
+    private void afterFirstFlight(SocketChannel ch, Visit visit, byte[] first, FirstFlightGate.Exit exit) {
         Socket s = ch.socket();
+        InetAddress source = visit.source;
+        if (exit == FirstFlightGate.Exit.WAITED_OUT) {
+            // the client sent its ClientHello in time; the server had no slot for it: not its failure
+            waitedOut.increment();
+            release(s, visit);
+            refuse(s, source, HandshakeObserver.Refusal.SERVER_BUSY);
+            return;
+        }
         FailureKind settled = settledAtTheGate(first, exit);
         if (settled != null) {
             // Known without TLS (timed out, reset, ended, not TLS): settled here, without a thread
             // and a timer. Thousands of slow clients time out in the same instant; handed to the
             // pool one by one, they were cut up to seconds after their timeout.
             if (engine.isBanned(source)) {
-                release(s, source); // banned while it waited: refused, as in handshake()
+                release(s, visit); // banned while it waited: refused, as in handshake()
                 refuse(s, source, HandshakeObserver.Refusal.BANNED);
                 return;
             }
@@ -252,17 +332,15 @@ public final class TlsListener implements AutoCloseable {
                 failed(source, FailureClassifier.failure((InetSocketAddress) s.getRemoteSocketAddress(), settled,
                         clock.instant()));
             } finally {
-                release(s, source);
+                release(s, visit);
                 closeQuietly(s);
             }
             return;
         }
         try {
-            handshakes.execute(() -> handshake(s, source, acceptedAt, first));
+            handshakes.execute(() -> handshake(s, visit, first));
         } catch (RejectedExecutionException e) {
-            if (open.remove(s)) {
-                admission.release(source);
-            }
+            release(s, visit);
             refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
         }
     }
@@ -319,22 +397,27 @@ public final class TlsListener implements AutoCloseable {
         volatile boolean timedOut;
     }
 
-    /** Runs on a handshake thread; the timeout counts from the accept, not from when a thread got free. */
-    /** Only for connections whose whole first record is in and looks like TLS (see settledAtTheGate). */
-    private void handshake(Socket raw, InetAddress source, long acceptedAt, byte[] first) {
+    /**
+     * Runs on a handshake thread, only for connections whose whole first record is in and looks
+     * like TLS (see settledAtTheGate). Two clocks: the client has handshake-timeout of its own
+     * waiting (time the server spent blocked on the client's bytes, at the gate and here); the
+     * watchdog ends a handshake that took longer than that by a quarter in wall time, which only
+     * happens when the server was the slow side: that timeout is not the client's failure.
+     */
+    private void handshake(Socket raw, Visit visit, byte[] first) {
+        InetAddress source = visit.source;
         if (engine.isBanned(source)) {
             // banned while this connection waited for its ClientHello: typically the attacker's
             // previous handshake, whose failure was recorded after the client saw the alert and
             // reconnected. Refuse it like any banned source: no TLS work, no log line.
-            release(raw, source);
+            release(raw, visit);
             refuse(raw, source, HandshakeObserver.Refusal.BANNED);
             return;
         }
         InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
         ServerTls current = tls;
         Attempt attempt = new Attempt();
-        long timeoutMs = Math.max(1, config.handshakeTimeout().toMillis()
-                - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - acceptedAt));
+        long timeoutMs = config.handshakeTimeout().toMillis() + config.handshakeTimeout().toMillis() / 4;
         ScheduledFuture<?> timer;
         try {
             timer = watchdog.schedule(() -> {
@@ -343,15 +426,15 @@ public final class TlsListener implements AutoCloseable {
             }, timeoutMs, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             // listener closing
-            release(raw, source);
+            release(raw, visit);
             closeQuietly(raw);
             return;
         }
         boolean handedOver = false;
+        ObservedSocket observed = null;
         try {
             WireObservation wire = new WireObservation();
-            ObservedSocket observed = new ObservedSocket(raw, wire);
-            raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs));
+            observed = new ObservedSocket(raw, wire, visit.clientWaitNanos, config.handshakeTimeout().toNanos());
             // a handshake is several small flights each way: Nagle plus delayed ACKs would add
             // ~40 ms per round trip (measured in bench/); the application's writes are framed by TLS
             raw.setTcpNoDelay(true);
@@ -360,6 +443,12 @@ public final class TlsListener implements AutoCloseable {
             try {
                 ssl.startHandshake();
             } catch (IOException | RuntimeException e) {
+                if (attempt.timedOut && !observed.clientOutOfTime()) {
+                    serverWasSlow(visit, remote, observed);
+                    observed.release();
+                    closeQuietly(ssl);
+                    return;
+                }
                 boolean timeout = attempt.timedOut || find(e, SocketTimeoutException.class);
                 failed(source, FailureClassifier.classify(e, wire, timeout,
                         current.settings().clientAuth() == ClientAuth.REQUIRED, remote, clock.instant()));
@@ -373,7 +462,11 @@ public final class TlsListener implements AutoCloseable {
             observed.release();
             timer.cancel(false);
             if (attempt.timedOut) {
-                failed(source, FailureClassifier.failure(remote, FailureKind.HANDSHAKE_TIMEOUT, clock.instant()));
+                if (observed.clientOutOfTime()) {
+                    failed(source, FailureClassifier.failure(remote, FailureKind.HANDSHAKE_TIMEOUT, clock.instant()));
+                } else {
+                    serverWasSlow(visit, remote, observed);
+                }
                 return;
             }
             raw.setSoTimeout(0);
@@ -386,7 +479,9 @@ public final class TlsListener implements AutoCloseable {
                     LOG.warn("observer {} failed", o, e);
                 }
             }
-            admission.release(source);
+            proven.put(visit.key, Boolean.TRUE);
+            admission.release(visit);
+            gate.slotFreed();
             handedOver = true;
             try {
                 applicationExecutor.execute(() -> {
@@ -405,20 +500,53 @@ public final class TlsListener implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             LOG.debug("connection from {} failed before TLS", remote, e);
-            failed(source, FailureClassifier.failure(remote,
-                    attempt.timedOut ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
+            if (attempt.timedOut && (observed == null || !observed.clientOutOfTime())) {
+                serverWasSlow(visit, remote, observed);
+            } else {
+                failed(source, FailureClassifier.failure(remote,
+                        attempt.timedOut ? FailureKind.HANDSHAKE_TIMEOUT : FailureKind.CONNECTION_RESET, clock.instant()));
+            }
         } finally {
             timer.cancel(false);
             if (!handedOver) {
-                release(raw, source);
+                release(raw, visit);
                 closeQuietly(raw);
             }
         }
     }
 
-    private void release(Socket raw, InetAddress source) {
+    /**
+     * A handshake ran out of wall time while the client had time left: the server was the slow
+     * side (threads, CPU, the engine). Operational log (rate-limited) and a counter; never the
+     * Fail2Ban log, never counted against the client.
+     */
+    private void serverWasSlow(Visit visit, InetSocketAddress remote, ObservedSocket observed) {
+        serverTimeouts.increment();
+        if (!visit.partner) {
+            // recorded before the slot is released, as failures are (see mayStart)
+            uncountedFlights.asMap().computeIfAbsent(visit.key, k -> new java.util.concurrent.atomic.AtomicInteger())
+                    .incrementAndGet();
+        }
+        long now = clock.millis();
+        long next = nextServerSlowLog.get();
+        if (now >= next && nextServerSlowLog.compareAndSet(next, now + config.refusalLogInterval().toMillis())) {
+            LOG.warn("handshake from {} ran out of time while the server was the slow side (client waited on for {} ms"
+                    + " of {}); not counted as its failure ({} such since start)", Addresses.format(remote.getAddress()),
+                    observed == null ? 0 : TimeUnit.NANOSECONDS.toMillis(observed.clientWaitNanos()),
+                    config.handshakeTimeout(), serverTimeouts.sum());
+        }
+    }
+
+    private int uncounted(SourceKey key) {
+        java.util.concurrent.atomic.AtomicInteger n = uncountedFlights.getIfPresent(key);
+        return n == null ? 0 : n.get();
+    }
+
+    /** Gives back the connection's places (once) and lets a waiting connection have its slot. */
+    private void release(Socket raw, Visit visit) {
         if (open.remove(raw)) {
-            admission.release(source);
+            admission.release(visit);
+            gate.slotFreed();
         }
     }
 
@@ -468,9 +596,14 @@ public final class TlsListener implements AutoCloseable {
     }
 
     private static ThreadFactory threads(String prefix) {
+        return threads(prefix, 0);
+    }
+
+    /** {@code stackBytes} 0: the JVM's default stack size. */
+    private static ThreadFactory threads(String prefix, long stackBytes) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
-            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            Thread t = new Thread(null, r, prefix + n.incrementAndGet(), stackBytes);
             t.setDaemon(true);
             return t;
         };

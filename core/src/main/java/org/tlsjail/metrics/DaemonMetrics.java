@@ -1,9 +1,9 @@
 package org.tlsjail.metrics;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -30,7 +30,10 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final Counter refused;
     private final Counter bans;
     private final Counter unbans;
-    private HTTPServer server;
+    /** One label child per refusal reason / unban cause, resolved once: a refusal allocates nothing. */
+    private final CounterDataPoint[] refusedBy;
+    private final CounterDataPoint[] unbansBy;
+    private MetricsHttpServer server;
 
     /**
      * @param logLinesLost lines the Fail2Ban log dropped or failed to write, summed since start
@@ -40,10 +43,20 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                 .labelNames("outcome", "reason").register(registry);
         refused = Counter.builder().name("tlsjail_refused_connections")
                 .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit)")
-                .labelNames("reason").register(registry);
+                .labelNames("reason").withoutExemplars().register(registry);
         bans = Counter.builder().name("tlsjail_bans").help("Bans made (automatic and manual)").register(registry);
         unbans = Counter.builder().name("tlsjail_unbans").help("Bans ended, by cause (expired, manual, dropped)")
-                .labelNames("cause").register(registry);
+                .labelNames("cause").withoutExemplars().register(registry);
+        Refusal[] reasons = Refusal.values();
+        refusedBy = new CounterDataPoint[reasons.length];
+        for (Refusal r : reasons) {
+            refusedBy[r.ordinal()] = refused.labelValues(r.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        }
+        UnbanCause[] causes = UnbanCause.values();
+        unbansBy = new CounterDataPoint[causes.length];
+        for (UnbanCause c : causes) {
+            unbansBy[c.ordinal()] = unbans.labelValues(c.name().toLowerCase(Locale.ROOT));
+        }
         GaugeWithCallback.builder().name("tlsjail_active_bans").help("Bans in force now")
                 .callback(cb -> cb.call(engine.stats().activeBans())).register(registry);
         GaugeWithCallback.builder().name("tlsjail_tracked_sources").help("Sources with failures in their findtime window")
@@ -54,13 +67,32 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
         handshakes.labelValues("ok", "");
     }
 
-    /** Starts the HTTP endpoint ({@code /metrics}). */
+    /** Adds a gauge read at each scrape ({@code read} must be cheap and never block). */
+    public void gauge(String name, String help, LongSupplier read) {
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
+    }
+
+    /** Adds a counter read at each scrape ({@code read} must be cheap, never block, never decrease). */
+    public void counter(String name, String help, LongSupplier read) {
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(read.getAsLong())).register(registry);
+    }
+
+    /** Starts the HTTP endpoint ({@code /metrics}) with the default limits. */
     public void serve(String host, int port) throws IOException {
-        server = HTTPServer.builder().inetAddress(InetAddress.getByName(host)).port(port).registry(registry).buildAndStart();
+        serve(new InetSocketAddress(InetAddress.getByName(host), port), MetricsHttpServer.Limits.DEFAULT);
+    }
+
+    /** Starts the HTTP endpoint ({@code /metrics}): see {@link MetricsHttpServer} for what the limits bound. */
+    public void serve(InetSocketAddress address, MetricsHttpServer.Limits limits) throws IOException {
+        server = MetricsHttpServer.start(registry, address, limits);
+    }
+
+    MetricsHttpServer server() {
+        return server;
     }
 
     public int port() {
-        return server == null ? -1 : server.getPort();
+        return server == null ? -1 : server.port();
     }
 
     @Override
@@ -75,7 +107,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
 
     @Override
     public void onRefused(InetAddress source, Refusal refusal) {
-        refused.labelValues(refusal.name().toLowerCase(Locale.ROOT).replace('_', '-')).inc();
+        refusedBy[refusal.ordinal()].inc();
     }
 
     @Override
@@ -85,7 +117,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
 
     @Override
     public void onUnban(BanRecord ban, UnbanCause cause) {
-        unbans.labelValues(cause.name().toLowerCase(Locale.ROOT)).inc();
+        unbansBy[cause.ordinal()].inc();
     }
 
     @Override

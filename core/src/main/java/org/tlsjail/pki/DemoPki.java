@@ -48,7 +48,9 @@ public final class DemoPki {
      */
     public static synchronized Layout ensure(Path dir) throws IOException {
         Layout f = layout(dir);
-        if (f.all().stream().allMatch(Files::isRegularFile)) {
+        // a symbolic link planted in place of a file does not count: the PKI is recreated and the
+        // rename replaces the link itself, never its target
+        if (f.all().stream().allMatch(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
             return f;
         }
         Files.createDirectories(dir);

@@ -2,13 +2,11 @@ package org.tlsjail.pki;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.Reader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -25,6 +23,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.tlsjail.files.FileSafety;
 
 /**
  * Reading and writing PEM and PKCS#12 files. Every error names the file. Files holding a private
@@ -130,27 +129,7 @@ public final class PemFiles {
     private static void writeAtomically(Path file, byte[] data, boolean secret) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
-            if (secret) {
-                try {
-                    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-                } catch (UnsupportedOperationException ignored) {
-                    // not a POSIX file system: nothing finer to set
-                }
-            } else {
-                try {
-                    Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-                } catch (UnsupportedOperationException ignored) {
-                    // as above
-                }
-            }
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                out.write(data);
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        // exclusive temp file, no link followed, renamed into place: see FileSafety
+        FileSafety.writeAtomically(file, data, PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--"));
     }
 }

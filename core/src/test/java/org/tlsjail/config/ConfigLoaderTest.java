@@ -204,8 +204,16 @@ class ConfigLoaderTest {
         assertThat(c.jail().maxRetry()).isEqualTo(3);
         assertThat(c.jail().findTime()).isEqualTo(Duration.ofSeconds(600));
         assertThat(c.jail().banTime()).isEqualTo(Duration.ofSeconds(3600));
-        assertThat(c.fail2banLog().path()).isEqualTo(Path.of("/opt/os4x/tmp/fail2ban.log"));
+        assertThat(c.fail2banLog().path()).isEqualTo(Path.of("/var/log/tlsjail/fail2ban.log"));
         assertThat(c.tls().usesDemoPki()).isFalse();
+        // the shipped jail, logrotate and unit name the same file and directory, none of them OS4X's shared one
+        Path conf = template.getParent();
+        assertThat(Files.readString(conf.resolve("fail2ban/jail.d/os4x.conf")))
+                .containsPattern("(?m)^logpath\\s*=\\s*/var/log/tlsjail/fail2ban.log$");
+        assertThat(Files.readString(conf.resolve("logrotate.d/tlsjail"))).contains("/var/log/tlsjail/fail2ban.log {");
+        String unit = Files.readString(conf.resolve("systemd/tlsjail.service"));
+        assertThat(unit).contains("LogsDirectory=tlsjail").contains("ReadWritePaths=/var/lib/tlsjail /var/log/tlsjail")
+                .doesNotContain("/opt/os4x/tmp");
     }
 
     @Test

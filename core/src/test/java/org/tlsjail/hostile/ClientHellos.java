@@ -23,11 +23,18 @@ final class ClientHellos {
      * cannot be run, the JDK TLS client's ClientHello (from an SSLEngine, no network).
      */
     static byte[] capture() throws Exception {
+        return capture(new String[0]);
+    }
+
+    /** As {@link #capture()}, with extra s_client options (e.g. {@code -tls1_2}). */
+    static byte[] capture(String... options) throws Exception {
         try (ServerSocket ss = new ServerSocket()) {
             ss.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
             ss.setSoTimeout(10_000);
-            Process p = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + ss.getLocalPort(),
-                    "-servername", "localhost").redirectErrorStream(true)
+            java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("openssl", "s_client", "-connect",
+                    "127.0.0.1:" + ss.getLocalPort(), "-servername", "localhost"));
+            cmd.addAll(java.util.List.of(options));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             try (Socket s = ss.accept()) {
