@@ -9,6 +9,7 @@ import java.util.List;
 import org.tlsjail.bench.engine.EngineBenchmarks;
 import org.tlsjail.bench.engine.EngineReport;
 import org.tlsjail.bench.load.Availability;
+import org.tlsjail.bench.load.CliLatency;
 import org.tlsjail.bench.load.BenchPki;
 import org.tlsjail.bench.load.Detection;
 import org.tlsjail.bench.load.HandshakeCost;
@@ -72,6 +73,9 @@ public final class BenchMain {
         parts.add(smoke ? new Detection(pki, work, 8, 0, 0.5).run() : new Detection(pki, work, 30, 60, 5).run());
         log("  (d) handshake cost");
         parts.add(smoke ? new HandshakeCost(pki, 0.5, 0.5, 2).run() : new HandshakeCost(pki, 10, 8, 4).run());
+
+        log("  (e) CLI call latency vs fail2ban-client");
+        parts.add(new CliLatency(work, smoke ? 3 : 20).run());
 
         if (smoke) {
             notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works; "
