@@ -14,6 +14,7 @@ import org.tlsjail.config.TlsjailConfig;
 import org.tlsjail.daemon.ControlProtocol;
 import org.tlsjail.daemon.Daemon;
 import org.tlsjail.daemon.StartupException;
+import org.tlsjail.daemon.TlsMaterial;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -209,7 +210,8 @@ public final class Main implements Runnable {
             } catch (StartupException e) {
                 err.println("tlsjail: " + e.getMessage());
                 err.flush();
-                // an unsafe file or directory stays unsafe: exit 2 (RestartPreventExitStatus), no restart loop
+                // exit 2 = "don't restart" for systemd (RestartPreventExitStatus): a wrong configuration,
+                // a file it names or an unsafe file or directory stays wrong until the operator acts
                 return e.restartWillNotHelp() ? USAGE : FAILED;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -242,9 +244,14 @@ public final class Main implements Runnable {
         public Integer call() {
             try {
                 TlsjailConfig c = options.load();
+                // the TLS files too, so systemd's ExecStartPre catches what run would fail on
+                TlsMaterial.check(c);
                 spec.commandLine().getOut().println(c.sourceName() + ": OK");
                 return OK;
             } catch (ConfigException e) {
+                spec.commandLine().getErr().println("tlsjail: " + e.getMessage());
+                return USAGE;
+            } catch (StartupException e) {
                 spec.commandLine().getErr().println("tlsjail: " + e.getMessage());
                 return USAGE;
             }

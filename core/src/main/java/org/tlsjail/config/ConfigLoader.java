@@ -1,6 +1,9 @@
 package org.tlsjail.config;
 
+import org.tlsjail.tls.CertificatePolicy;
 import org.tlsjail.tls.ClientAuth;
+import org.tlsjail.tls.RevocationSettings;
+import org.tlsjail.tls.TlsPolicy;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -281,13 +284,34 @@ public final class ConfigLoader {
         if (protocols.isEmpty()) {
             throw s.error(protoNode, "protocols", "must name at least one protocol");
         }
-        List<String> ciphers = s.strings("cipher-suites", List.of());
+        Node cipherNode = s.has("cipher-suites") ? s.value("cipher-suites") : null;
+        List<String> ciphers = s.strings("cipher-suites", TlsPolicy.DEFAULT_CIPHER_SUITES);
         for (String c : ciphers) {
             if (!c.matches("TLS_[A-Z0-9_]{1,80}")) {
-                throw s.error(s.value("cipher-suites"), "cipher-suites", "'" + YamlSection.safe(c)
+                throw s.error(cipherNode, "cipher-suites", "'" + YamlSection.safe(c)
                         + "' is not an IANA cipher suite name (e.g. TLS_AES_128_GCM_SHA256)");
             }
         }
+        if (ciphers.isEmpty()) {
+            throw s.error(cipherNode, "cipher-suites", "must name at least one cipher suite");
+        }
+        Node schemeNode = s.has("signature-schemes") ? s.value("signature-schemes") : null;
+        List<String> schemes = s.strings("signature-schemes", TlsPolicy.DEFAULT_SIGNATURE_SCHEMES);
+        for (String sc : schemes) {
+            if (!TlsPolicy.KNOWN_SIGNATURE_SCHEMES.contains(sc)) {
+                throw s.error(schemeNode, "signature-schemes", "'" + YamlSection.safe(sc) + "' is not a signature scheme"
+                        + " tlsjail offers (e.g. ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256, rsa_pkcs1_sha1)");
+            }
+        }
+        if (schemes.isEmpty()) {
+            throw s.error(schemeNode, "signature-schemes", "must name at least one signature scheme");
+        }
+        CertificatePolicy d = CertificatePolicy.DEFAULT;
+        CertificatePolicy policy = new CertificatePolicy(s.integer("min-rsa-bits", d.minRsaBits(), 1024, 16384),
+                s.integer("min-ec-bits", d.minEcBits(), 160, 521),
+                enumValue(s, "sha1-signatures", RevocationSettings.Fallback.class, RevocationSettings.Fallback.REJECT)
+                        == RevocationSettings.Fallback.ACCEPT);
+        RevocationSettings revocation = revocation(s, baseDir);
         Path key = path(s, "key", baseDir, null);
         Path cert = path(s, "cert", baseDir, null);
         Path keystore = path(s, "keystore", baseDir, null);
@@ -316,8 +340,46 @@ public final class ConfigLoader {
                     + " (the CA bundle partner certificates are checked against)");
         }
         s.finish();
+        if (revocation != null && clientAuth == ClientAuth.NONE) {
+            throw s.error(s.value("crl"), "crl", "client certificates are not asked for (tls.client-auth is none)");
+        }
         return new TlsSection(protocols, ciphers, key, cert, keystore, password, clientCa, clientCaPassword, clientAuth,
-                handshakeTimeout);
+                handshakeTimeout, schemes, policy, revocation);
+    }
+
+    /** {@code tls.crl} (one path or a list; files or directories) and the keys that go with it. */
+    private static RevocationSettings revocation(YamlSection s, Path baseDir) throws ConfigException {
+        Node crlNode = s.has("crl") ? s.value("crl") : null;
+        List<String> texts = s.strings("crl", List.of());
+        RevocationSettings.Fallback expired = enumValue(s, "crl-expired", RevocationSettings.Fallback.class,
+                RevocationSettings.Fallback.REJECT);
+        RevocationSettings.Fallback missing = enumValue(s, "crl-missing", RevocationSettings.Fallback.class,
+                RevocationSettings.Fallback.REJECT);
+        Duration interval = duration(s, "crl-check-interval", Duration.ofSeconds(10));
+        if (interval.compareTo(Duration.ofSeconds(1)) < 0 || interval.compareTo(Duration.ofHours(1)) > 0) {
+            throw s.error(s.value("crl-check-interval"), "crl-check-interval", "must be between 1s and 1h");
+        }
+        if (texts.isEmpty()) {
+            for (String k : List.of("crl-expired", "crl-missing", "crl-check-interval")) {
+                if (s.has(k)) {
+                    throw s.error(s.value(k), k, "only used with tls.crl");
+                }
+            }
+            return null;
+        }
+        List<Path> paths = new java.util.ArrayList<>();
+        for (String t : texts) {
+            try {
+                Path p = baseDir.resolve(t).normalize();
+                if (p.toString().getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+                    throw s.error(crlNode, "crl", "a path longer than " + MAX_PATH_BYTES + " bytes, which no path can be");
+                }
+                paths.add(p);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw s.error(crlNode, "crl", "'" + YamlSection.safe(t) + "' is not a valid path");
+            }
+        }
+        return new RevocationSettings(paths, expired, missing, interval);
     }
 
     private static JailConfig jail(YamlSection s) throws ConfigException {

@@ -3,6 +3,7 @@ package org.tlsjail.config;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.BanTimeIncrement;
@@ -53,6 +54,18 @@ public final class ConfigYaml {
         }
         tls.put("client-auth", t.clientAuth().name().toLowerCase(java.util.Locale.ROOT));
         tls.put("handshake-timeout", FailDuration.format(t.handshakeTimeout()));
+        tls.put("signature-schemes", new ArrayList<>(t.signatureSchemes()));
+        tls.put("min-rsa-bits", t.certificatePolicy().minRsaBits());
+        tls.put("min-ec-bits", t.certificatePolicy().minEcBits());
+        tls.put("sha1-signatures", t.certificatePolicy().acceptSha1() ? "accept" : "reject");
+        if (t.revocation() != null) {
+            List<String> crl = new ArrayList<>();
+            t.revocation().sources().forEach(p -> crl.add(str(p)));
+            tls.put("crl", crl);
+            tls.put("crl-expired", t.revocation().onExpired().name().toLowerCase(java.util.Locale.ROOT));
+            tls.put("crl-missing", t.revocation().onMissing().name().toLowerCase(java.util.Locale.ROOT));
+            tls.put("crl-check-interval", FailDuration.format(t.revocation().checkInterval()));
+        }
         root.put("tls", tls);
 
         JailConfig j = c.jail();

@@ -23,6 +23,11 @@ public final class StartupException extends Exception {
         return new StartupException("unsafe " + e.getMessage(), e, true);
     }
 
+    /** A start-up failure the operator must fix in the configuration or the files it names (exit 2). */
+    public static StartupException configuration(String message, Throwable cause) {
+        return new StartupException(message, cause, true);
+    }
+
     /** True if the same start will fail again until the operator changes something (exit status 2). */
     public boolean restartWillNotHelp() {
         return restartWillNotHelp;

@@ -201,6 +201,9 @@ final class TlsFront implements AutoCloseable {
         if (demo != null) {
             key = KeySource.pem(demo.serverChain(), demo.serverKey());
             trust = t.clientCa() != null ? trustOf(t) : TrustSource.pemBundle(demo.caCertificate());
+        } else if (t.usesDemoPki()) {
+            key = null;
+            trust = t.clientCa() == null ? null : trustOf(t);
         } else {
             key = t.keystore() != null ? KeySource.pkcs12(t.keystore(), t.keystorePassword())
                     : KeySource.pem(t.cert(), t.key());
@@ -208,16 +211,34 @@ final class TlsFront implements AutoCloseable {
         }
         for (Path p : new Path[] {t.key(), t.cert(), t.keystore(), t.clientCa()}) {
             if (p != null && !java.nio.file.Files.isReadable(p)) {
-                throw new StartupException("tls: cannot read " + p + (java.nio.file.Files.exists(p)
-                        ? " (permission denied for this user)" : " (no such file)"));
+                throw StartupException.configuration("tls: cannot read " + p + (java.nio.file.Files.exists(p)
+                        ? " (permission denied for this user)" : " (no such file)"), null);
             }
         }
         try {
+            if (demo == null && t.usesDemoPki()) {
+                // config check: the demo PKI does not exist yet; check what the operator named
+                ServerTls.checkClientTrust(trust, t.revocation(), clock);
+                return null;
+            }
             TlsSettings settings = new TlsSettings(key, trust, t.protocols(), t.cipherSuites(),
-                    t.clientAuth());
+                    t.clientAuth(), t.signatureSchemes(), t.certificatePolicy(), t.revocation());
             return ServerTls.load(settings, clock);
         } catch (TlsSetupException | IllegalArgumentException e) {
-            throw new StartupException("tls: " + e.getMessage(), e);
+            // wrong TLS material is a configuration error: restarting the daemon cannot fix it
+            throw StartupException.configuration("tls: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What {@code config check} verifies of the TLS material without starting anything: every
+     * key, certificate, key store, client CA and CRL file is read and the key matched against
+     * its certificate, exactly as {@code run} would (the demo PKI, made at start, excepted).
+     */
+    static void check(TlsjailConfig config, InstantSource clock) throws StartupException {
+        ServerTls tls = loadTls(config, null, clock);
+        if (tls != null) {
+            tls.close();
         }
     }
 
@@ -257,9 +278,17 @@ final class TlsFront implements AutoCloseable {
         Fail2BanLogSection ls = next.fail2banLog();
         boolean sameLog = current.config().file().equals(ls.path()) && current.config().dated() == ls.trailingTimestamp()
                 && current.config().mode().equals(Fail2BanLogConfig.parseMode(ls.modeOctal()));
-        Fail2BanLog newLog = sameLog ? null : openLog(ls, clock, state.files());
+        Fail2BanLog newLog;
+        try {
+            newLog = sameLog ? null : openLog(ls, clock, state.files());
+        } catch (StartupException | RuntimeException e) {
+            tls.close();
+            throw e;
+        }
         return () -> {
+            ServerTls old = listener.tls();
             listener.updateTls(tls);
+            old.close(); // stops its CRL watcher; handshakes already under way keep their CRLs
             forward = next.forward();
             if (newLog != null) {
                 log.swap(newLog).close();
@@ -356,6 +385,7 @@ final class TlsFront implements AutoCloseable {
     @Override
     public void close() {
         listener.close();
+        listener.tls().close();
         relayThreads.shutdownNow();
         relayWatchdog.shutdownNow();
         appThreads.shutdownNow();

@@ -27,6 +27,8 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.jsse.BCSSLParameters;
+import org.bouncycastle.jsse.BCSSLSocket;
 import org.bouncycastle.jsse.provider.BouncyCastleJsseProvider;
 import org.tlsjail.pki.PemFiles;
 
@@ -35,7 +37,7 @@ import org.tlsjail.pki.PemFiles;
  * JSSE provider instance (no {@code Security.addProvider}, never SunJSSE) plus the handshake
  * parameters. Immutable; a reload builds a new instance and swaps it in.
  */
-public final class ServerTls {
+public final class ServerTls implements AutoCloseable {
     private static final byte[] PROBE = "tlsjail key/certificate match probe".getBytes(StandardCharsets.US_ASCII);
 
     /**
@@ -63,12 +65,32 @@ public final class ServerTls {
     private final SSLSocketFactory factory;
     private final SSLParameters parameters;
     private final X509Certificate serverCertificate;
+    private final String[] signatureSchemes;
+    private final String[] certificateSignatureSchemes;
+    private final CrlStore crls;
+    private final CrlWatcher crlWatcher;
 
-    private ServerTls(TlsSettings settings, SSLSocketFactory factory, SSLParameters parameters, X509Certificate cert) {
+    private ServerTls(TlsSettings settings, SSLSocketFactory factory, SSLParameters parameters, X509Certificate cert,
+                      CrlStore crls) {
         this.settings = settings;
         this.factory = factory;
         this.parameters = parameters;
         this.serverCertificate = cert;
+        this.signatureSchemes = settings.effectiveSignatureSchemes().toArray(String[]::new);
+        this.certificateSignatureSchemes = certificateSchemes(settings.effectiveSignatureSchemes());
+        this.crls = crls;
+        this.crlWatcher = crls == null ? null : new CrlWatcher(crls);
+    }
+
+    /**
+     * Loads the client CAs and CRLs as {@link #load} would, without a server key: what
+     * {@code config check} can verify when the demo PKI (created at start) provides the key.
+     */
+    public static void checkClientTrust(TrustSource clientCas, RevocationSettings revocation, InstantSource clock) {
+        List<X509Certificate> anchors = clientCas == null ? List.of() : loadAnchors(clientCas);
+        if (revocation != null) {
+            CrlStore.load(revocation, anchors, clock);
+        }
     }
 
     /** Loads all files named by {@code settings}; throws {@link TlsSetupException} naming the bad file. */
@@ -83,6 +105,7 @@ public final class ServerTls {
             KeyManager[] kms = {new ServerKeyManager(key.key(), key.chain())};
 
             TrustManager[] tms;
+            CrlStore crls = null;
             if (settings.clientAuth() == ClientAuth.NONE) {
                 tms = new TrustManager[0];
             } else {
@@ -104,28 +127,28 @@ public final class ServerTls {
                 if (bc == null) {
                     throw new TlsSetupException("Bouncy Castle offered no X509ExtendedTrustManager");
                 }
-                tms = new TrustManager[] {new ClientCertificateVerifier(bc, anchors, clock)};
+                crls = settings.revocation() == null ? null : CrlStore.load(settings.revocation(), anchors, clock);
+                tms = new TrustManager[] {new ClientCertificateVerifier(bc, anchors, clock, settings.certificatePolicy(), crls)};
             }
             SSLContext ctx = SSLContext.getInstance("TLS", jsse);
             ctx.init(kms, tms, new java.security.SecureRandom());
 
             SSLParameters p = ctx.getDefaultSSLParameters();
             p.setProtocols(settings.protocols().toArray(String[]::new));
-            if (!settings.cipherSuites().isEmpty()) {
-                List<String> supported = List.of(ctx.getSupportedSSLParameters().getCipherSuites());
-                for (String cs : settings.cipherSuites()) {
-                    if (!supported.contains(cs)) {
-                        throw new TlsSetupException("cipher-suites: unsupported cipher suite '" + cs + "'");
-                    }
+            List<String> supported = List.of(ctx.getSupportedSSLParameters().getCipherSuites());
+            for (String cs : settings.effectiveCipherSuites()) {
+                if (!supported.contains(cs)) {
+                    throw new TlsSetupException("cipher-suites: unsupported cipher suite '" + cs + "'");
                 }
-                p.setCipherSuites(settings.cipherSuites().toArray(String[]::new));
             }
+            p.setCipherSuites(settings.effectiveCipherSuites().toArray(String[]::new));
+            // As Mozilla's intermediate profile: the client's order (every suite offered is strong).
             switch (settings.clientAuth()) {
                 case REQUIRED -> p.setNeedClientAuth(true);
                 case OPTIONAL -> p.setWantClientAuth(true);
                 case NONE -> p.setNeedClientAuth(false);
             }
-            return new ServerTls(settings, ctx.getSocketFactory(), p, key.chain().get(0));
+            return new ServerTls(settings, ctx.getSocketFactory(), p, key.chain().get(0), crls);
         } catch (GeneralSecurityException | IOException e) {
             throw new TlsSetupException("cannot set up TLS: " + e.getMessage(), e);
         }
@@ -148,7 +171,47 @@ public final class ServerTls {
         SSLSocket s = (SSLSocket) factory.createSocket(raw, consumed, true);
         s.setUseClientMode(false);
         s.setSSLParameters(parameters);
+        // Signature schemes are not in javax.net.ssl.SSLParameters: Bouncy Castle's own parameters
+        // carry them, for the handshake (signature_algorithms) and for certificates
+        // (signature_algorithms_cert).
+        BCSSLSocket bc = (BCSSLSocket) s;
+        BCSSLParameters bp = bc.getParameters();
+        bp.setSignatureSchemes(signatureSchemes);
+        bp.setSignatureSchemesCert(certificateSignatureSchemes);
+        bc.setParameters(bp);
         return s;
+    }
+
+    /**
+     * signature_algorithms_cert: the handshake's schemes plus the SHA-1 ones. A client whose
+     * certificate is SHA-1-signed withholds it when SHA-1 is not listed (OpenSSL does), and the
+     * log would say "peer did not return a certificate"; listed, the client sends it and the
+     * {@link CertificatePolicy} rejects it with OpenSSL's "CA signature digest algorithm too weak"
+     * (or accepts it when sha1-signatures is accept). Handshake signatures stay without SHA-1.
+     */
+    private static String[] certificateSchemes(List<String> schemes) {
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>(schemes);
+        out.add("rsa_pkcs1_sha1");
+        out.add("ecdsa_sha1");
+        return out.toArray(String[]::new);
+    }
+
+    /**
+     * Re-reads the CRLs now if their files changed (the watcher does this on its own every
+     * {@code crl-check-interval}); for tests and for callers that know a file was just replaced.
+     *
+     * @return true if new CRLs were taken
+     */
+    public boolean refreshCrls() {
+        return crls != null && crls.refreshIfChanged();
+    }
+
+    /** Stops watching the CRL files; handshakes in progress keep the CRLs they have. */
+    @Override
+    public void close() {
+        if (crlWatcher != null) {
+            crlWatcher.close();
+        }
     }
 
     private record LoadedKey(PrivateKey key, List<X509Certificate> chain) {

@@ -206,7 +206,7 @@ class TlsjailDaemonIT {
         }
         Path cfg = config("listen: {port: 0}\ntls:\n  key: missing.key\n  cert: missing.pem\n  client-ca: ca.pem\n");
         Dist.Result r = tlsjail(work, "run", "--config", cfg.toString(), "--state-dir", state.toString());
-        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.exit()).as("a TLS file error is a configuration error: systemd must not restart").isEqualTo(2);
         assertThat(Dist.errorLine(r)).contains("missing.key").contains("no such file");
         Path cfg2 = config("listen: {port: 0}\nfail2ban-log: {path: /proc/tlsjail-cannot-write-here.log}\n");
         Dist.Result r2 = tlsjail(work, "run", "--config", cfg2.toString(), "--state-dir", state.toString());

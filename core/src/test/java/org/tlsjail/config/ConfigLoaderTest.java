@@ -239,4 +239,55 @@ class ConfigLoaderTest {
         ConfigException e = error("listen:\n  weights:\n    unexpected-eff: 0\n");
         assertThat(e.getMessage()).contains(":3:5: listen.weights.unexpected-eff: unknown key");
     }
+
+    @Test
+    void tlsPolicyDefaultsAreMozillaIntermediateAndWideningIsExplicit() throws Exception {
+        TlsjailConfig c = load("listen: {port: 0}\n");
+        assertThat(c.tls().cipherSuites()).isEqualTo(org.tlsjail.tls.TlsPolicy.DEFAULT_CIPHER_SUITES)
+                .noneMatch(x -> x.contains("CBC") || x.contains("_DHE_") || x.startsWith("TLS_RSA_"));
+        assertThat(c.tls().signatureSchemes()).isEqualTo(org.tlsjail.tls.TlsPolicy.DEFAULT_SIGNATURE_SCHEMES)
+                .noneMatch(x -> x.contains("sha1") || x.contains("sha224"));
+        assertThat(c.tls().certificatePolicy()).isEqualTo(org.tlsjail.tls.CertificatePolicy.DEFAULT);
+        assertThat(c.tls().revocation()).isNull();
+
+        TlsjailConfig wide = load("""
+                tls:
+                  cipher-suites: [TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]
+                  signature-schemes: [rsa_pss_rsae_sha256, rsa_pkcs1_sha1]
+                  min-rsa-bits: 1024
+                  min-ec-bits: 224
+                  sha1-signatures: accept
+                  crl: [crl.d, root.crl]
+                  crl-expired: accept
+                  crl-missing: accept
+                  crl-check-interval: 1m
+                """);
+        assertThat(wide.tls().cipherSuites()).containsExactly("TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA");
+        assertThat(wide.tls().signatureSchemes()).containsExactly("rsa_pss_rsae_sha256", "rsa_pkcs1_sha1");
+        assertThat(wide.tls().certificatePolicy()).isEqualTo(new org.tlsjail.tls.CertificatePolicy(1024, 224, true));
+        org.tlsjail.tls.RevocationSettings r = wide.tls().revocation();
+        assertThat(r.sources()).containsExactly(dir.resolve("crl.d"), dir.resolve("root.crl"));
+        assertThat(r.onExpired()).isEqualTo(org.tlsjail.tls.RevocationSettings.Fallback.ACCEPT);
+        assertThat(r.onMissing()).isEqualTo(org.tlsjail.tls.RevocationSettings.Fallback.ACCEPT);
+        assertThat(r.checkInterval()).isEqualTo(Duration.ofMinutes(1));
+
+        Path shown = dir.resolve("shown.yaml");
+        Files.writeString(shown, ConfigYaml.render(wide));
+        assertThat(new ConfigLoader(dir).load(shown, null).tls()).isEqualTo(wide.tls());
+        Files.writeString(shown, ConfigYaml.render(c));
+        assertThat(new ConfigLoader(dir).load(shown, null).tls()).isEqualTo(c.tls());
+    }
+
+    @Test
+    void tlsPolicyMistakesNameTheKeyAndPosition() {
+        assertThat(error("tls:\n  signature-schemes: [rsa_pkcs1_md5]\n").getMessage())
+                .contains(":2:22: tls.signature-schemes: 'rsa_pkcs1_md5' is not a signature scheme");
+        assertThat(error("tls:\n  crl-expired: accept\n").getMessage()).contains(":2:16: tls.crl-expired: only used with tls.crl");
+        assertThat(error("tls:\n  crl: a.crl\n  crl-missing: maybe\n").getMessage())
+                .contains("tls.crl-missing: 'maybe' must be one of: reject, accept");
+        assertThat(error("tls:\n  min-rsa-bits: 512\n").getMessage()).contains("tls.min-rsa-bits");
+        assertThat(error("tls:\n  sha1-signatures: yes\n").getMessage()).contains("tls.sha1-signatures");
+        assertThat(error("tls:\n  crl: a.crl\n  crl-check-interval: 0\n").getMessage()).contains("tls.crl-check-interval");
+        assertThat(error("tls:\n  crl: a.crl\n  client-auth: none\n").getMessage()).contains("tls.crl");
+    }
 }
