@@ -106,7 +106,14 @@ final class Dist {
         throw new AssertionError("tlsjail did not start within 180 s:\n" + Files.readString(out) + Files.readString(err));
     }
 
-    static Result tlsjail(Path workDir, String... args) throws Exception {
+    /** {@code workDir/tlsjail.yaml} with {@code yaml}, replaced if it exists. */
+    static Path writeConfig(Path workDir, String yaml) throws IOException {
+        Path f = workDir.resolve("tlsjail.yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+        static Result tlsjail(Path workDir, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
         cmd.addAll(List.of(args));
         return exec(workDir, null, cmd);

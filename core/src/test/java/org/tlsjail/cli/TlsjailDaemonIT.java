@@ -19,9 +19,7 @@ class TlsjailDaemonIT {
     Path work;
 
     private Path config(String yaml) throws Exception {
-        Path f = work.resolve("tlsjail.yaml");
-        Files.writeString(f, yaml);
-        return f;
+        return Dist.writeConfig(work, yaml);
     }
 
     @Test

@@ -82,11 +82,7 @@ class Fail2BanUnbanIT {
         try (RealFail2BanServer f2b = new RealFail2BanServer(dir.resolve("f2b"))) {
             f2b.start();
             Path state = dir.resolve("state");
-            Path cfg = dir.resolve("tlsjail.yaml");
-            Files.writeString(cfg, "state-dir: state\nlisten: {port: 0}\njail: {maxretry: 3, bantime: 1h}\n"
-                    + "bridge:\n  fail2ban:\n    enabled: true\n    socket: " + f2b.socket() + "\n    jail: os4x\n"
-                    + "    mode: banip\n    reconcile-interval: 1s\n");
-            try (Daemon d = Daemon.start(dir, state, cfg)) {
+            try (Daemon d = Daemon.start(dir, state, withBridge(f2b))) {
                 for (int i = 0; i < 3; i++) {
                     assertThat(d.greets("127.0.0.73", false)).isFalse();
                 }
@@ -118,11 +114,7 @@ class Fail2BanUnbanIT {
             f2b.overrideJail(List.of(), "bantime = 3");
             f2b.start();
             Path state = dir.resolve("state");
-            Path cfg = dir.resolve("tlsjail.yaml");
-            Files.writeString(cfg, "state-dir: state\nlisten: {port: 0}\njail: {bantime: 1h}\n"
-                    + "bridge:\n  fail2ban:\n    enabled: true\n    socket: " + f2b.socket() + "\n    jail: os4x\n"
-                    + "    mode: banip\n    reconcile-interval: 1s\n");
-            try (Daemon d = Daemon.start(dir, state, cfg)) {
+            try (Daemon d = Daemon.start(dir, state, withBridge(f2b))) {
                 assertThat(d.cli("ban", "127.0.0.75").exit()).isZero();
                 Await.until("127.0.0.75 in the jail", AWAIT, () -> f2b.bannedContainsAll(List.of("127.0.0.75")),
                         () -> safe(f2b::banned));
@@ -136,6 +128,15 @@ class Fail2BanUnbanIT {
                 assertThat(d.greets("127.0.0.75")).isFalse();
             }
         }
+    }
+
+    /** tlsjail with the Fail2Ban bridge in banip mode on {@code f2b}'s jail os4x, reconciling every second. */
+    private Path withBridge(RealFail2BanServer f2b) throws Exception {
+        Path cfg = dir.resolve("tlsjail.yaml");
+        Files.writeString(cfg, "state-dir: state\nlisten: {port: 0}\njail: {maxretry: 3, bantime: 1h}\n"
+                + "bridge:\n  fail2ban:\n    enabled: true\n    socket: " + f2b.socket() + "\n    jail: os4x\n"
+                + "    mode: banip\n    reconcile-interval: 1s\n");
+        return cfg;
     }
 
     private static Path shipped(String relative) {
