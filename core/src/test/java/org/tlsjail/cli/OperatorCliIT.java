@@ -58,6 +58,30 @@ class OperatorCliIT {
         assertThat(bare.err()).contains("missing command");
     }
 
+    /**
+     * The Debian layout: the distribution under usr/share/tlsjail and usr/bin/tlsjail a relative
+     * symlink to its launcher, run from an unrelated directory. The copy's jars are at other
+     * paths than the class-data archive was dumped with: the JVM must run without it, silently.
+     */
+    @Test
+    void theLauncherFindsItsJarsThroughSymlinksFromAnyDirectoryAndAMovedCopyRunsQuietly() throws Exception {
+        Path usr = work.resolve("usr");
+        Path share = Files.createDirectories(usr.resolve("share"));
+        Dist.exec(work, null, List.of("cp", "-a", Dist.LAUNCHER.getParent().getParent().toString(),
+                share.resolve("tlsjail").toString()));
+        Files.createDirectories(usr.resolve("bin"));
+        Files.createSymbolicLink(usr.resolve("bin/tlsjail"), Path.of("../share/tlsjail/bin/tlsjail"));
+        Path elsewhere = Files.createDirectories(work.resolve("elsewhere"));
+        Dist.Result version = Dist.exec(elsewhere, null, List.of(usr.resolve("bin/tlsjail").toString(), "--version"));
+        assertThat(version.exit()).as(version.all()).isZero();
+        assertThat(version.out()).startsWith("tlsjail ");
+        Dist.Result status = Dist.exec(elsewhere, null, List.of("../usr/bin/tlsjail", "status", "--state-dir", "nowhere"));
+        assertThat(status.exit()).isEqualTo(3);
+        assertThat(status.err()).as("no JVM warning about the archive").isEqualTo(
+                "tlsjail: tlsjail is not running (no control socket at " + elsewhere.resolve("nowhere/control.sock") + ")\n");
+        assertThat(status.out()).isEmpty();
+    }
+
     @Test
     void stateDirOnTheCommandLineWinsOverTheFile() throws Exception {
         // the shipped conf/tlsjail.yaml sets state-dir too: the flag must simply win
