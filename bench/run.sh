@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Builds what the benchmarks need and runs them all, writing bench/report.md
-# (bench/report-smoke.md with --smoke: tiny sizes, under a minute, for CI).
-#   bench/run.sh [--smoke]
+# (bench/report-smoke.md with --smoke: tiny sizes, under a minute, for CI; --engine-only: only
+# the ban engine's JMH benchmarks and the address spray, to bench/target/report-engine.md).
+#   bench/run.sh [--smoke] [--engine-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 smoke=()
 report=bench/report.md
-if [[ "${1:-}" == "--smoke" ]]; then
-    smoke=(--smoke)
-    report=bench/target/report-smoke.md
-elif [[ $# -gt 0 ]]; then
-    echo "usage: bench/run.sh [--smoke]" >&2
-    exit 2
-fi
+for arg in "$@"; do
+    case "$arg" in
+        --smoke) smoke+=(--smoke); report=bench/target/report-smoke.md ;;
+        --engine-only) smoke+=(--engine-only); [[ "$report" == bench/report.md ]] && report=bench/target/report-engine.md ;;
+        *) echo "usage: bench/run.sh [--smoke] [--engine-only]" >&2; exit 2 ;;
+    esac
+done
 
 # The engine and the listener are built from this tree; their tests are not this script's job.
 mvn -B -q -pl bench -am package -DskipTests

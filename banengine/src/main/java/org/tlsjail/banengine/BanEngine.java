@@ -28,8 +28,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #isBanned(InetAddress)} is the hot path (every accepted connection): lock-free and,
  * for an IPv4 source, allocation-free. Everything that changes bans runs under one lock, so bans,
- * unbans and listener events are totally ordered. Time comes only from the injected
- * {@link InstantSource}.
+ * unbans and listener events are totally ordered. No I/O happens under that lock: a listener that
+ * persists events (the journal) queues them there and the call that made them waits, after the
+ * lock is released, until they are durable ({@link BanListener#awaitDurable()}). Time comes only
+ * from the injected {@link InstantSource}.
  */
 public final class BanEngine {
     private static final Logger LOG = LoggerFactory.getLogger(BanEngine.class);

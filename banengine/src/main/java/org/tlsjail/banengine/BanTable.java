@@ -1,12 +1,13 @@
 package org.tlsjail.banengine;
 
-import java.util.concurrent.atomic.AtomicLongArray;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * Key to ban-end lookup for the hot path: lock-free, allocation-free reads; writes under the
  * engine's lock.
  *
- * <p>Open addressing over parallel arrays. A slot's key is written once and never changed while
+ * <p>Open addressing over one long array (see {@link Slots}). A slot's key is written once and never changed while
  * that array set is published, and its {@code until} is written with release semantics after the
  * key, so a reader that sees a non-zero {@code until} (acquire) also sees the key that belongs to
  * it. Removal leaves a tombstone ({@code until = 1}, a moment long past, so it reads as "not
@@ -17,19 +18,32 @@ import java.util.concurrent.atomic.AtomicLongArray;
 final class BanTable {
     private static final long EMPTY = 0;
     private static final long TOMBSTONE = 1;
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
 
+    /**
+     * One array, four longs a slot (hi, lo, until, unused): a probe reads one cache line, where
+     * three parallel arrays cost three. {@code until} is accessed with acquire/release.
+     */
     private static final class Slots {
-        final long[] hi;
-        final long[] lo;
-        final AtomicLongArray until;
+        final long[] a;
         final int mask;
         int used; // keys written, live or tombstoned; writer-only
 
         Slots(int capacity) {
-            hi = new long[capacity];
-            lo = new long[capacity];
-            until = new AtomicLongArray(capacity);
+            a = new long[capacity * 4];
             mask = capacity - 1;
+        }
+
+        int capacity() {
+            return mask + 1;
+        }
+
+        long until(int i) {
+            return (long) LONGS.getAcquire(a, i * 4 + 2);
+        }
+
+        void setUntil(int i, long until) {
+            LONGS.setRelease(a, i * 4 + 2, until);
         }
     }
 
@@ -40,11 +54,11 @@ final class BanTable {
         Slots s = slots;
         int i = spread(hi, lo) & s.mask;
         while (true) {
-            long u = s.until.getAcquire(i);
+            long u = s.until(i);
             if (u == EMPTY) {
                 return 0;
             }
-            if (s.hi[i] == hi && s.lo[i] == lo) {
+            if (s.a[i * 4] == hi && s.a[i * 4 + 1] == lo) {
                 return u;
             }
             i = (i + 1) & s.mask;
@@ -54,21 +68,21 @@ final class BanTable {
     /** Writer only. */
     void put(long hi, long lo, long until) {
         Slots s = slots;
-        if ((s.used + 1) * 2 > s.hi.length) {
+        if ((s.used + 1) * 2 > s.capacity()) {
             s = rebuild(s);
         }
         int i = spread(hi, lo) & s.mask;
         while (true) {
-            long u = s.until.get(i);
+            long u = s.until(i);
             if (u == EMPTY) {
-                s.hi[i] = hi;
-                s.lo[i] = lo;
+                s.a[i * 4] = hi;
+                s.a[i * 4 + 1] = lo;
                 s.used++;
-                s.until.setRelease(i, until);
+                s.setUntil(i, until);
                 return;
             }
-            if (s.hi[i] == hi && s.lo[i] == lo) {
-                s.until.setRelease(i, until);
+            if (s.a[i * 4] == hi && s.a[i * 4 + 1] == lo) {
+                s.setUntil(i, until);
                 return;
             }
             i = (i + 1) & s.mask;
@@ -80,27 +94,22 @@ final class BanTable {
         Slots s = slots;
         int i = spread(hi, lo) & s.mask;
         while (true) {
-            long u = s.until.get(i);
+            long u = s.until(i);
             if (u == EMPTY) {
                 return;
             }
-            if (s.hi[i] == hi && s.lo[i] == lo) {
-                s.until.setRelease(i, TOMBSTONE);
+            if (s.a[i * 4] == hi && s.a[i * 4 + 1] == lo) {
+                s.setUntil(i, TOMBSTONE);
                 return;
             }
             i = (i + 1) & s.mask;
         }
     }
 
-    /** Writer only: drop everything. */
-    void clear() {
-        slots = new Slots(16);
-    }
-
     private Slots rebuild(Slots old) {
         int live = 0;
-        for (int i = 0; i < old.hi.length; i++) {
-            if (old.until.get(i) > TOMBSTONE) {
+        for (int i = 0; i < old.capacity(); i++) {
+            if (old.until(i) > TOMBSTONE) {
                 live++;
             }
         }
@@ -109,20 +118,22 @@ final class BanTable {
             capacity <<= 1;
         }
         Slots fresh = new Slots(capacity);
-        for (int i = 0; i < old.hi.length; i++) {
-            long u = old.until.get(i);
+        for (int i = 0; i < old.capacity(); i++) {
+            long u = old.until(i);
             if (u > TOMBSTONE) {
-                int j = spread(old.hi[i], old.lo[i]) & fresh.mask;
-                while (fresh.until.get(j) != EMPTY) {
+                long hi = old.a[i * 4];
+                long lo = old.a[i * 4 + 1];
+                int j = spread(hi, lo) & fresh.mask;
+                while (fresh.until(j) != EMPTY) {
                     j = (j + 1) & fresh.mask;
                 }
-                fresh.hi[j] = old.hi[i];
-                fresh.lo[j] = old.lo[i];
-                fresh.until.set(j, u);
+                fresh.a[j * 4] = hi;
+                fresh.a[j * 4 + 1] = lo;
+                fresh.a[j * 4 + 2] = u;
                 fresh.used++;
             }
         }
-        slots = fresh;
+        slots = fresh; // the volatile write publishes the filled arrays
         return fresh;
     }
 

@@ -80,7 +80,7 @@ final class FailureTracker {
         }
     }
 
-    /** Failures of {@code key} within findtime of {@code now}. */
+    /** Failures of {@code key} within findtime of {@code now} (at most maxretry - 1: more is a ban). */
     int failures(SourceKey key, long now, long findTime) {
         return lookUp(key, (int) now, findTime, false);
     }

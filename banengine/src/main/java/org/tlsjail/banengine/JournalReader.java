@@ -69,13 +69,14 @@ final class JournalReader {
 
     /** Reads the whole channel; returns the bans still in force, at most max-bans, in file order. */
     List<BanRecord> read(FileChannel ch) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(65536);
+        byte[] chunk = new byte[65536];
+        ByteBuffer buf = ByteBuffer.wrap(chunk);
         int n = 0;
         boolean overlong = false;
-        while (ch.read(buf) >= 0) {
-            buf.flip();
-            while (buf.hasRemaining()) {
-                byte b = buf.get();
+        int got;
+        while ((got = ch.read(buf)) >= 0) {
+            for (int i = 0; i < got; i++) {
+                byte b = chunk[i];
                 if (b == '\n') {
                     line(n, overlong);
                     n = 0;
@@ -221,19 +222,35 @@ final class JournalReader {
         return null;
     }
 
-    /** Drops ended bans, then all but the {@code keep} ending latest. */
+    /** Drops ended bans, then all but the {@code keep} ending latest (ties: the later in the file stay). */
     private void prune(int keep) {
         int before = state.size();
         state.values().removeIf(r -> r.untilMillis() <= now);
         expired += before - state.size();
-        if (state.size() > keep) {
-            List<BanRecord> all = new ArrayList<>(state.values());
-            all.sort((a, b) -> Long.compare(b.untilMillis(), a.untilMillis()));
-            for (BanRecord r : all.subList(keep, all.size())) {
-                state.remove(r.key());
-            }
-            overCap += all.size() - keep;
+        int over = state.size() - keep;
+        if (over <= 0) {
+            return;
         }
+        // the keep-th latest end, found on primitives (sorting the records cost more than the replay)
+        long[] ends = new long[state.size()];
+        int n = 0;
+        for (BanRecord r : state.values()) {
+            ends[n++] = r.untilMillis();
+        }
+        java.util.Arrays.sort(ends);
+        long threshold = ends[over]; // bans ending before it go; of those ending at it, the first ones go
+        int atThresholdToDrop = 0;
+        for (int i = over - 1; i >= 0 && ends[i] == threshold; i--) {
+            atThresholdToDrop++;
+        }
+        var it = state.values().iterator();
+        while (it.hasNext()) {
+            long u = it.next().untilMillis();
+            if (u < threshold || (u == threshold && atThresholdToDrop-- > 0)) {
+                it.remove();
+            }
+        }
+        overCap += over;
     }
 
     static String unword(String word) {

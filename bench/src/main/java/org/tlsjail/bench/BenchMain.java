@@ -32,16 +32,18 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         boolean smoke = false;
+        boolean engineOnly = false;
         Path report = Path.of("bench/report.md");
         Path work = Path.of("bench/target/bench-work");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--smoke" -> smoke = true;
+                case "--engine-only" -> engineOnly = true;
                 case "--report" -> report = Path.of(args[++i]);
                 case "--work" -> work = Path.of(args[++i]);
                 default -> {
                     System.err.println("unknown argument " + args[i]
-                            + "; usage: BenchMain [--smoke] --report <file.md> --work <dir>");
+                            + "; usage: BenchMain [--smoke] [--engine-only] --report <file.md> --work <dir>");
                     System.exit(2);
                 }
             }
@@ -63,16 +65,21 @@ public final class BenchMain {
                 : List.of(spray.run(1_000_000, 1_000_000), spray.run(10_000_000, 1_000_000));
         parts.add(new SprayReport(sprays));
 
-        log("3/3 load harness (loopback)");
-        BenchPki pki = BenchPki.createIn(work.resolve("pki"));
-        log("  (a) refusal cost");
-        parts.add(smoke ? new RefusalCost(pki, work, 0.5, 1, 2).run() : new RefusalCost(pki, work, 4, 2, 4).run());
-        log("  (b) availability");
-        parts.add(smoke ? new Availability(pki, work, 1, 2, 1).run() : new Availability(pki, work, 6, 4, 10).run());
-        log("  (c) detection");
-        parts.add(smoke ? new Detection(pki, work, 8, 0, 0.5).run() : new Detection(pki, work, 30, 60, 5).run());
-        log("  (d) handshake cost");
-        parts.add(smoke ? new HandshakeCost(pki, 0.5, 0.5, 2).run() : new HandshakeCost(pki, 10, 8, 4).run());
+        if (engineOnly) {
+            notes.add("Engine-only run (`--engine-only`): the ban engine and the address spray, no load harness.");
+        }
+        log("3/3 load harness (loopback)" + (engineOnly ? ": skipped (--engine-only)" : ""));
+        if (!engineOnly) {
+            BenchPki pki = BenchPki.createIn(work.resolve("pki"));
+            log("  (a) refusal cost");
+            parts.add(smoke ? new RefusalCost(pki, work, 0.5, 1, 2).run() : new RefusalCost(pki, work, 4, 2, 4).run());
+            log("  (b) availability");
+            parts.add(smoke ? new Availability(pki, work, 1, 2, 1).run() : new Availability(pki, work, 6, 4, 10).run());
+            log("  (c) detection");
+            parts.add(smoke ? new Detection(pki, work, 8, 0, 0.5).run() : new Detection(pki, work, 30, 60, 5).run());
+            log("  (d) handshake cost");
+            parts.add(smoke ? new HandshakeCost(pki, 0.5, 0.5, 2).run() : new HandshakeCost(pki, 10, 8, 4).run());
+        }
 
         log("  (e) CLI call latency vs fail2ban-client");
         parts.add(new CliLatency(work, smoke ? 3 : 20).run());
@@ -81,7 +88,7 @@ public final class BenchMain {
             notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works; "
                     + "the Fail2Ban comparison is skipped.");
         }
-        String command = "bench/run.sh" + (smoke ? " --smoke" : "");
+        String command = "bench/run.sh" + (smoke ? " --smoke" : "") + (engineOnly ? " --engine-only" : "");
         Instant end = Instant.now();
         String md = new MarkdownReport(Machine.current(), command, end, Duration.between(start, end), parts, notes,
                 loadBefore, Machine.loadAverage()).render();

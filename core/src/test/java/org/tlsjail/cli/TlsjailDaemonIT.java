@@ -169,6 +169,40 @@ class TlsjailDaemonIT {
         }
     }
 
+    /**
+     * A journal someone else wrote (a CRC is no signature): forged records that would ban a /8, or
+     * for ever by a year-9999 end, a negative ban count, binary garbage. The daemon starts, restores
+     * only the sound ban, says what it skipped, and the forged /8 bans nobody.
+     */
+    @Test
+    void aHostileJournalIsSkippedAndCountedAndStartSucceeds() throws Exception {
+        Path state = work.resolve("state");
+        Files.createDirectories(state);
+        Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwx------"));
+        long now = System.currentTimeMillis();
+        String journal = sealed("B 127.0.0.47 " + now + " " + (now + 7_200_000) + " 1 sound")
+                + sealed("B 127.0.0.0/8 " + now + " " + (now + 7_200_000) + " 1 forged-wide")
+                + sealed("B 127.0.0.48 " + now + " 253402300799000 1 year-9999")
+                + sealed("B 127.0.0.49 " + now + " " + (now + 7_200_000) + " -5 negative-count")
+                + "\u0000\u00ff garbage \u0007\n";
+        Files.writeString(state.resolve("bans.journal"), journal, java.nio.charset.StandardCharsets.ISO_8859_1);
+        Path cfg = config("state-dir: state\nlisten: {port: 0}\n");
+        try (Dist.Daemon d = Dist.start(work, state, "--config", cfg.toString())) {
+            String status = tlsjail(work, "status", "--config", cfg.toString()).out();
+            assertThat(status).contains("active bans:     1").contains("journal skipped: 4 record(s) at start");
+            assertThat(tlsjail(work, "banned", "--config", cfg.toString()).out()).contains("127.0.0.47")
+                    .doesNotContain("127.0.0.0/8").doesNotContain("127.0.0.48");
+            assertThat(d.stdout() + d.stderr()).contains("skipped 4 line(s): 1 corrupt or torn, 3 invalid");
+            assertGreeted(sClient(work, d.port, "127.0.0.50", state.resolve("demo-pki"), true, null));
+        }
+    }
+
+    private static String sealed(String body) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(body.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        return body + " #" + String.format("%08x", crc.getValue()) + "\n";
+    }
+
     @Test
     void configErrorsExitTwoWithFileLineColumnBeforeOpeningAnyPort() throws Exception {
         Path state = work.resolve("state");

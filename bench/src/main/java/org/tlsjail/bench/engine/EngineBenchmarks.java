@@ -40,6 +40,19 @@ public final class EngineBenchmarks {
             results.addAll(new Runner(options("IsBannedBenchmark", 1).param("family", "v6").param("bans", "1000").build()).run());
         }
         results.addAll(new Runner(options("(Clock|RecordFailure)Benchmark", smoke ? 0 : 1).build()).run());
+        results.addAll(new Runner(new OptionsBuilder()
+                .include("org\\.tlsjail\\.banengine\\.FailureTableBenchmark\\.")
+                .addProfiler(GCProfiler.class).forks(smoke ? 0 : 1).jvmArgsAppend("-Xmx2g").shouldFailOnError(true)
+                .warmupIterations(smoke ? 1 : 3).warmupTime(TimeValue.seconds(smoke ? 1 : 2))
+                .measurementIterations(smoke ? 1 : 5).measurementTime(TimeValue.seconds(1)).build()).run());
+        // fsync-bound: fewer, longer iterations would not say more
+        results.addAll(new Runner(options("JournalBenchmark", smoke ? 0 : 1).build()).run());
+        results.addAll(new Runner(new OptionsBuilder()
+                .include("org\\.tlsjail\\.bench\\.engine\\.JournalReplayBenchmark\\.")
+                .addProfiler(GCProfiler.class).forks(smoke ? 0 : 1).jvmArgsAppend("-Xmx1g")
+                .param("records", smoke ? "20000" : "1000000")
+                .warmupIterations(smoke ? 0 : 1).measurementIterations(smoke ? 1 : 3)
+                .shouldFailOnError(true).build()).run());
         return figures(results);
     }
 

@@ -8,7 +8,7 @@ import org.tlsjail.bench.report.ReportPart;
 
 /** Retained heap per tracked key and the cap under an address spray. */
 public final class SprayReport implements ReportPart {
-    static final double BYTES_PER_KEY_TARGET = 128;
+    static final double BYTES_PER_KEY_TARGET = 48;
 
     private final List<SprayRun.Result> results;
 
@@ -23,7 +23,7 @@ public final class SprayReport implements ReportPart {
             if (r.sources() <= r.maxTracked()) {
                 rows.add(new RatioRow(String.format(Locale.ROOT, "Retained heap per tracked key, %,d sources (cap %,d)",
                         r.sources(), r.maxTracked()), String.format(Locale.ROOT, "%.1f B", r.bytesPerTrackedKey()),
-                        "<= 128 B", r.bytesPerTrackedKey() <= BYTES_PER_KEY_TARGET));
+                        "<= 48 B", r.bytesPerTrackedKey() <= BYTES_PER_KEY_TARGET));
             } else {
                 rows.add(new RatioRow(String.format(Locale.ROOT, "Cap under a spray of %,d sources (cap %,d): tracked keys; bans kept",
                         r.sources(), r.maxTracked()), String.format(Locale.ROOT, "%,d tracked; %d/%d bans kept",
