@@ -93,7 +93,8 @@ public final class Main implements Runnable {
     /** {@code --config} and {@code --state-dir}: how every command finds the configuration and the socket. */
     static final class ConfigOptions {
         @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-                description = "YAML configuration (default: the embedded default, 127.0.0.1:6619 with a demo PKI)")
+                description = "YAML configuration (default: $TLSJAIL_CONFIG, else /etc/tlsjail/tlsjail.yaml if it"
+                        + " exists, else the embedded default: 127.0.0.1:6619 with a demo PKI)")
         Path config;
 
         @Option(names = "--state-dir", paramLabel = "DIR",
@@ -101,12 +102,17 @@ public final class Main implements Runnable {
         Path stateDir;
 
         TlsjailConfig load() throws ConfigException {
-            return new ConfigLoader(Path.of("")).load(config, stateDir);
+            return new ConfigLoader(Path.of("")).load(file(), stateDir);
+        }
+
+        /** The file every command reads: --config, $TLSJAIL_CONFIG, the installed one, or null. */
+        private Path file() {
+            return ConfigLocation.resolve(config, System.getenv(ConfigLocation.ENV), ConfigLocation.INSTALLED);
         }
 
         /** The control socket, read cheaply; a full load (and its exit-2 message) only when that fails. */
         Path controlSocket() throws ConfigException {
-            java.util.Optional<Path> quick = org.tlsjail.config.ControlSocketPath.find(Path.of(""), config, stateDir);
+            java.util.Optional<Path> quick = org.tlsjail.config.ControlSocketPath.find(Path.of(""), file(), stateDir);
             return quick.isPresent() ? quick.get() : load().controlSocket();
         }
     }
