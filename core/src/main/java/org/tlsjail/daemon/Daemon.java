@@ -16,6 +16,7 @@ import org.tlsjail.banengine.BanJournal;
 import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.EngineStats;
 import org.tlsjail.banengine.FailDuration;
+import org.tlsjail.banengine.SourceKey;
 import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.HostBanBridge;
@@ -61,6 +62,7 @@ public final class Daemon {
     private volatile TlsFront front;
     private volatile List<HostBanBridge> bridges = List.of();
     private DaemonMetrics metrics;
+    private volatile org.tlsjail.cluster.ClusterNode cluster;
 
     private Daemon(TlsjailConfig config, ConfigSource source) {
         this.config = config;
@@ -131,6 +133,8 @@ public final class Daemon {
         }
         closeables.add(journal);
         int restored = journal.restoreInto(engine);
+        // before the cluster and the bridges add theirs: the banner lists what this node's journal held
+        List<BanRecord> restoredBans = engine.banned();
         engine.addListener(journal);
         if (restored > 0) {
             LOG.info("restored {} active ban(s) from {}", restored, state.journal());
@@ -153,6 +157,7 @@ public final class Daemon {
             closeables.add(metrics);
             LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
         }
+        joinCluster();
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));
         observers.add(new BridgeFailureFeed(() -> bridges));
@@ -168,7 +173,6 @@ public final class Daemon {
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
                 config.jail().maxRetry(), FailDuration.format(config.jail().findTime()),
                 FailDuration.format(config.jail().banTime()));
-        List<BanRecord> restoredBans = engine.banned();
         front.printWelcome(out, restoredBans, command());
         out.flush();
         started = true;
@@ -185,6 +189,27 @@ public final class Daemon {
     static String command() {
         String c = System.getProperty("tlsjail.command", "tlsjail");
         return c.isBlank() || c.chars().anyMatch(ch -> ch < 0x20) ? "tlsjail" : c;
+    }
+
+    /**
+     * With {@code cluster:}, joins the other nodes through Redis before the listener serves, so a
+     * source the cluster banned is refused from the first connection. Redis unreachable is not
+     * fatal (the node starts alone and keeps trying); Redis refusing the credentials is.
+     */
+    private void joinCluster() throws StartupException {
+        if (config.cluster() == null) {
+            return;
+        }
+        java.util.function.LongConsumer lag = metrics == null ? ms -> { } : metrics::observeClusterLag;
+        try {
+            cluster = org.tlsjail.cluster.ClusterNode.start(config.cluster().settings(), engine, clock, lag);
+        } catch (org.tlsjail.cluster.ClusterStartException e) {
+            throw new StartupException(e.getMessage(), e);
+        }
+        closeables.add(cluster);
+        if (metrics != null) {
+            metrics.observeCluster(cluster::status);
+        }
     }
 
     /**
@@ -311,6 +336,9 @@ public final class Daemon {
             if (!java.util.Objects.equals(next.metrics(), current.metrics())) {
                 needRestart.add("metrics");
             }
+            if (!java.util.Objects.equals(next.cluster(), current.cluster())) {
+                needRestart.add("cluster");
+            }
             TlsFront.Prepared prepared;
             try {
                 prepared = front.prepare(next, clock, state);
@@ -324,6 +352,7 @@ public final class Daemon {
                     // New bridges run alongside the old ones for a moment; both only mirror bans.
                     newBridges = startBridges(next);
                 } catch (StartupException e) {
+                    prepared.abandon();
                     return new ReloadResult(false, e.getMessage());
                 }
             }
@@ -379,6 +408,9 @@ public final class Daemon {
         for (HostBanBridge b : bridges) {
             sb.append("bridge:          ").append(b.status().summary()).append('\n');
         }
+        if (cluster != null) {
+            ClusterStatusText.append(sb, cluster.status());
+        }
         return sb.toString();
     }
 
@@ -388,6 +420,16 @@ public final class Daemon {
 
     boolean isStarted() {
         return started;
+    }
+
+    /** The cluster node that decided the ban on {@code key} ("" when not in cluster mode). */
+    String originOf(SourceKey key) {
+        org.tlsjail.cluster.ClusterNode c = cluster;
+        if (c == null) {
+            return "";
+        }
+        String o = c.originOf(key);
+        return o == null ? c.nodeName() : o;
     }
 
     ManualBans manualBans() {
