@@ -20,5 +20,8 @@ done
 mvn -B -q -pl bench -am package -DskipTests
 cp="bench/target/classes:$(cat bench/target/bench-classpath.txt)"
 
-exec java -Xmx1g -cp "$cp" org.tlsjail.bench.BenchMain "${smoke[@]}" \
+java -Xmx1g -cp "$cp" org.tlsjail.bench.BenchMain "${smoke[@]}" \
+    --report "$report" --work bench/target/bench-work
+# Cluster mode (a private redis-server on loopback): adds its own section to the same report.
+exec java -Xmx1g -cp "$cp" org.tlsjail.bench.cluster.ClusterBench "${smoke[@]}" \
     --report "$report" --work bench/target/bench-work

@@ -42,6 +42,7 @@ public final class BanEngine {
     private final BanTable table = new BanTable();
     private final FailureTracker failures;
     private final List<BanListener> listeners = new CopyOnWriteArrayList<>();
+    private final List<FailureListener> failureListeners = new CopyOnWriteArrayList<>();
 
     private volatile JailConfig config;
     private volatile List<IpRange> ignore;
@@ -83,6 +84,15 @@ public final class BanEngine {
 
     public void removeListener(BanListener listener) {
         listeners.remove(listener);
+    }
+
+    /** Adds a listener told of every counted failure (see {@link FailureListener}). */
+    public void addFailureListener(FailureListener listener) {
+        failureListeners.add(Objects.requireNonNull(listener));
+    }
+
+    public void removeFailureListener(FailureListener listener) {
+        failureListeners.remove(listener);
     }
 
     // ---------------------------------------------------------------- hot path
@@ -145,6 +155,9 @@ public final class BanEngine {
             return FailureOutcome.ALREADY_BANNED;
         }
         failureCount.add(weight);
+        if (!failureListeners.isEmpty()) {
+            tellFailure(key, weight, now);
+        }
         if (!failures.add(key, weight, now, c)) {
             return FailureOutcome.COUNTED;
         }
@@ -266,6 +279,38 @@ public final class BanEngine {
         banHistory.asMap().merge(ban.key(), ban.banCount(), Math::max);
         enforceCap(now);
         return active.containsKey(ban.key());
+    }
+
+    /**
+     * Applies a ban decided elsewhere (another node of a cluster) with its own times; listeners
+     * are told as for any ban. Skipped (false) if it has ended by now, if the source is in
+     * ignoreip, or if the ban in force on that key already lasts at least as long. Subject to
+     * {@code max-bans} like every ban.
+     */
+    public boolean applyBan(BanRecord ban) {
+        boolean applied;
+        synchronized (this) {
+            long now = clock.millis();
+            if (ban.untilMillis() <= now || isIgnoredKey(ban.key())) {
+                return false;
+            }
+            BanRecord current = active.get(ban.key());
+            if (current != null && current.untilMillis() > now && current.untilMillis() >= ban.untilMillis()) {
+                return false;
+            }
+            failures.forget(ban.key());
+            putBan(ban, now);
+            applied = active.containsKey(ban.key());
+        }
+        awaitDurable();
+        return applied;
+    }
+
+    /** The key's first address stands for it (a prefix key only exists when ipv4/ipv6-prefix is shorter). */
+    private boolean isIgnoredKey(SourceKey key) {
+        String text = key.toString();
+        int slash = text.indexOf('/');
+        return isIgnored(Addresses.parseLiteral(slash < 0 ? text : text.substring(0, slash)));
     }
 
     // ---------------------------------------------------------------- time
@@ -434,6 +479,16 @@ public final class BanEngine {
     private int earlierBans(SourceKey key) {
         Integer n = banHistory.getIfPresent(key);
         return n == null ? 0 : n;
+    }
+
+    private void tellFailure(SourceKey key, int weight, long now) {
+        for (FailureListener l : failureListeners) {
+            try {
+                l.onFailure(key, weight, now);
+            } catch (RuntimeException e) {
+                LOG.warn("failure listener {} failed", l, e);
+            }
+        }
     }
 
     /** Outside the lock: lets listeners that persist events (the journal) finish before the call returns. */

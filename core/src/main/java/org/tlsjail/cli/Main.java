@@ -82,7 +82,8 @@ public final class Main implements Runnable {
     /** {@code --config} and {@code --state-dir}: how every command finds the configuration and the socket. */
     static final class ConfigOptions {
         @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-                description = "YAML configuration (default: the embedded default, 127.0.0.1:6619 with a demo PKI)")
+                description = "YAML configuration (default: $TLSJAIL_CONFIG, else /etc/tlsjail/tlsjail.yaml if it"
+                        + " exists, else the embedded default: 127.0.0.1:6619 with a demo PKI)")
         Path config;
 
         @Option(names = "--state-dir", paramLabel = "DIR",
@@ -90,7 +91,8 @@ public final class Main implements Runnable {
         Path stateDir;
 
         TlsjailConfig load() throws ConfigException {
-            return new ConfigLoader(Path.of("")).load(config, stateDir);
+            Path file = ConfigLocation.resolve(config, System.getenv(ConfigLocation.ENV), ConfigLocation.INSTALLED);
+            return new ConfigLoader(Path.of("")).load(file, stateDir);
         }
     }
 

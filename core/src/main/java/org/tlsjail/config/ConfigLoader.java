@@ -135,8 +135,12 @@ public final class ConfigLoader {
         }
         m.finish();
         Object bridge = bridge(source, root.value("bridge"), listen.port());
+        ClusterSection cluster = root.has("cluster") ? ClusterConfig.read(root.section("cluster"), baseDir) : null;
+        if (cluster == null) {
+            root.value("cluster");
+        }
         root.finish();
-        return new TlsjailConfig(file, listen, tls, jail, log, stateDir, socket, forward, metrics, bridge);
+        return new TlsjailConfig(file, listen, tls, jail, log, stateDir, socket, forward, metrics, bridge, cluster);
     }
 
     /**
@@ -524,7 +528,7 @@ public final class ConfigLoader {
         }
     }
 
-    private static Path path(YamlSection s, String name, Path baseDir, Path dflt) throws ConfigException {
+    static Path path(YamlSection s, String name, Path baseDir, Path dflt) throws ConfigException {
         Node node = s.value(name);
         if (node == null) {
             return dflt;

@@ -12,10 +12,12 @@ import org.tlsjail.banengine.JailConfig;
  * @param metrics       null when metrics are off
  * @param bridge        the {@code bridge:} section as plain unmodifiable maps/lists/values (already
  *                      validated by the netfilter-bridge module), or null when absent
+ * @param cluster       null when this node runs alone (no {@code cluster:} section)
  */
 public record TlsjailConfig(Path source, ListenSettings listen, TlsSection tls, JailConfig jail,
                             Fail2BanLogSection fail2banLog, Path stateDir, Path controlSocket,
-                            ForwardSection forward, MetricsSection metrics, Object bridge) {
+                            ForwardSection forward, MetricsSection metrics, Object bridge,
+                            ClusterSection cluster) {
 
     public Optional<ForwardSection> forwarding() {
         return Optional.ofNullable(forward);

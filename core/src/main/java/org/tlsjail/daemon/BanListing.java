@@ -9,26 +9,39 @@ final class BanListing {
     }
 
     static String text(List<BanRecord> bans) {
+        return text(bans, k -> "");
+    }
+
+    /** @param origin the cluster node that decided each ban, "" when not in cluster mode */
+    static String text(List<BanRecord> bans, java.util.function.Function<org.tlsjail.banengine.SourceKey, String> origin) {
         StringBuilder sb = new StringBuilder();
         for (BanRecord b : bans) {
+            String node = origin.apply(b.key());
             sb.append(b.key()).append("\tsince ").append(b.since())
                     .append("\tuntil ").append(b.isPermanent() ? "permanent" : b.until().toString())
                     .append("\tbans ").append(b.banCount())
-                    .append("\treason ").append(printable(b.reason())).append('\n');
+                    .append("\treason ").append(printable(b.reason()))
+                    .append(node.isEmpty() ? "" : "\tnode " + printable(node)).append('\n');
         }
         return sb.toString();
     }
 
     static String json(List<BanRecord> bans) {
+        return json(bans, k -> "");
+    }
+
+    static String json(List<BanRecord> bans, java.util.function.Function<org.tlsjail.banengine.SourceKey, String> origin) {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < bans.size(); i++) {
             BanRecord b = bans.get(i);
+            String node = origin.apply(b.key());
             sb.append(i == 0 ? "\n  " : ",\n  ").append("{\"source\":").append(quote(b.key().toString()))
                     .append(",\"since\":").append(quote(b.since().toString()))
                     .append(",\"until\":").append(b.isPermanent() ? "null" : quote(b.until().toString()))
                     .append(",\"permanent\":").append(b.isPermanent())
                     .append(",\"bans\":").append(b.banCount())
-                    .append(",\"reason\":").append(quote(b.reason() == null ? "" : b.reason())).append('}');
+                    .append(",\"reason\":").append(quote(b.reason() == null ? "" : b.reason()))
+                    .append(node.isEmpty() ? "" : ",\"node\":" + quote(node)).append('}');
         }
         return sb.append(bans.isEmpty() ? "]\n" : "\n]\n").toString();
     }

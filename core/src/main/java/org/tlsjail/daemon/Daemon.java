@@ -63,6 +63,7 @@ public final class Daemon {
     private volatile TlsFront front;
     private volatile List<HostBanBridge> bridges = List.of();
     private DaemonMetrics metrics;
+    private volatile org.tlsjail.cluster.ClusterNode cluster;
 
     private Daemon(TlsjailConfig config, ConfigSource source) {
         this.config = config;
@@ -94,9 +95,13 @@ public final class Daemon {
             throw new StartupException("cannot create the directory of control.socket " + config.controlSocket() + ": "
                     + StateDirectory.reason(e), e);
         }
-        if (java.nio.file.Files.isSymbolicLink(config.controlSocket())) {
-            throw StartupException.unsafe(new UnsafePathException("control.socket: " + config.controlSocket()
-                    + " is a symbolic link; tlsjail never binds or removes through links (remove it)"));
+        try {
+            files.checkOwnedIfPresent(config.controlSocket(), "control.socket");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
+        } catch (IOException e) {
+            throw new StartupException("cannot check control.socket " + config.controlSocket() + ": "
+                    + StateDirectory.reason(e), e);
         }
         // The control socket first: its umask dance must happen before other threads create files,
         // and a second daemon on the same state-dir is caught before it touches the journal.
@@ -154,16 +159,12 @@ public final class Daemon {
             closeables.add(metrics);
             LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
         }
+        joinCluster();
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));
         observers.add(new BridgeFailureFeed(() -> bridges));
         front = TlsFront.open(config, state, engine, clock, observers, f2b);
         closeables.add(front);
-        try {
-            state.writePort(front.port());
-        } catch (IOException e) {
-            throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
-        }
         installSignals();
         LOG.info("tlsjail listening on {}:{}, config {}, jail maxretry {} findtime {} bantime {}",
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
@@ -171,7 +172,35 @@ public final class Daemon {
                 FailDuration.format(config.jail().banTime()));
         front.printWelcome(out);
         out.flush();
+        // Last: whoever waits for the port file (scripts, the black-box tests) finds start-up complete,
+        // the welcome text included.
+        try {
+            state.writePort(front.port());
+        } catch (IOException e) {
+            throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
+        }
         started = true;
+    }
+
+    /**
+     * With {@code cluster:}, joins the other nodes through Redis before the listener serves, so a
+     * source the cluster banned is refused from the first connection. Redis unreachable is not
+     * fatal (the node starts alone and keeps trying); Redis refusing the credentials is.
+     */
+    private void joinCluster() throws StartupException {
+        if (config.cluster() == null) {
+            return;
+        }
+        java.util.function.LongConsumer lag = metrics == null ? ms -> { } : metrics::observeClusterLag;
+        try {
+            cluster = org.tlsjail.cluster.ClusterNode.start(config.cluster().settings(), engine, clock, lag);
+        } catch (org.tlsjail.cluster.ClusterStartException e) {
+            throw new StartupException(e.getMessage(), e);
+        }
+        closeables.add(cluster);
+        if (metrics != null) {
+            metrics.observeCluster(cluster::status);
+        }
     }
 
     /**
@@ -298,6 +327,9 @@ public final class Daemon {
             if (!java.util.Objects.equals(next.metrics(), current.metrics())) {
                 needRestart.add("metrics");
             }
+            if (!java.util.Objects.equals(next.cluster(), current.cluster())) {
+                needRestart.add("cluster");
+            }
             TlsFront.Prepared prepared;
             try {
                 prepared = front.prepare(next, clock, state);
@@ -311,6 +343,7 @@ public final class Daemon {
                     // New bridges run alongside the old ones for a moment; both only mirror bans.
                     newBridges = startBridges(next);
                 } catch (StartupException e) {
+                    prepared.abandon();
                     return new ReloadResult(false, e.getMessage());
                 }
             }
@@ -366,11 +399,24 @@ public final class Daemon {
         for (HostBanBridge b : bridges) {
             sb.append("bridge:          ").append(b.status().summary()).append('\n');
         }
+        if (cluster != null) {
+            ClusterStatusText.append(sb, cluster.status());
+        }
         return sb.toString();
     }
 
     List<BanRecord> banned() {
         return engine.banned();
+    }
+
+    /** The cluster node that decided the ban on {@code key} ("" when not in cluster mode). */
+    String originOf(SourceKey key) {
+        org.tlsjail.cluster.ClusterNode c = cluster;
+        if (c == null) {
+            return "";
+        }
+        String o = c.originOf(key);
+        return o == null ? c.nodeName() : o;
     }
 
     BanRecord ban(InetAddress address, Duration duration) {

@@ -24,9 +24,9 @@ final class DaemonCommands implements ControlServer.Commands {
                 case "status":
                     return noArgs(args, () -> ControlProtocol.Reply.ok(daemon.status()));
                 case "banned":
-                    return noArgs(args, () -> ControlProtocol.Reply.ok(BanListing.text(daemon.banned())));
+                    return noArgs(args, () -> ControlProtocol.Reply.ok(BanListing.text(daemon.banned(), daemon::originOf)));
                 case "banned-json":
-                    return noArgs(args, () -> ControlProtocol.Reply.ok(BanListing.json(daemon.banned())));
+                    return noArgs(args, () -> ControlProtocol.Reply.ok(BanListing.json(daemon.banned(), daemon::originOf)));
                 case "ban":
                     return ban(w);
                 case "unban":

@@ -268,6 +268,9 @@ final class TlsFront implements AutoCloseable {
     /** A reload's new front-side settings, loaded and checked but not yet in force. */
     interface Prepared {
         void commit();
+
+        /** The reload failed after this was prepared: release what was loaded (the CRL watcher, a new log). */
+        void abandon();
     }
 
     Prepared prepare(TlsjailConfig next, InstantSource clock, StateDirectory state) throws StartupException {
@@ -284,13 +287,24 @@ final class TlsFront implements AutoCloseable {
             tls.close();
             throw e;
         }
-        return () -> {
-            ServerTls old = listener.tls();
-            listener.updateTls(tls);
-            old.close(); // stops its CRL watcher; handshakes already under way keep their CRLs
-            forward = next.forward();
-            if (newLog != null) {
-                log.swap(newLog).close();
+        return new Prepared() {
+            @Override
+            public void commit() {
+                ServerTls old = listener.tls();
+                listener.updateTls(tls);
+                old.close(); // stops its CRL watcher; handshakes already under way keep their CRLs
+                forward = next.forward();
+                if (newLog != null) {
+                    log.swap(newLog).close();
+                }
+            }
+
+            @Override
+            public void abandon() {
+                tls.close();
+                if (newLog != null) {
+                    newLog.close();
+                }
             }
         };
     }

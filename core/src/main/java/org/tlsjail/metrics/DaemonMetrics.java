@@ -34,6 +34,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final CounterDataPoint[] refusedBy;
     private final CounterDataPoint[] unbansBy;
     private MetricsHttpServer server;
+    private volatile io.prometheus.metrics.core.metrics.Histogram clusterLag;
 
     /**
      * @param logLinesLost lines the Fail2Ban log dropped or failed to write, summed since start
@@ -65,6 +66,43 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
                 .help("Fail2Ban log lines dropped (queue full) or not written (file fault)")
                 .callback(cb -> cb.call(logLinesLost.getAsLong())).register(registry);
         handshakes.labelValues("ok", "");
+    }
+
+    /** Cluster mode: connected, events in/out, invalid entries, Redis errors, failures shared/local, lag. */
+    public void observeCluster(java.util.function.Supplier<org.tlsjail.cluster.ClusterStatus> status) {
+        gauge("tlsjail_cluster_connected", "1 while Redis answers and this node shares failures and bans, 0 while it works alone",
+                () -> status.get().connected() ? 1 : 0);
+        CounterWithCallback.builder().name("tlsjail_cluster_events")
+                .help("Bans and unbans exchanged with the other nodes (in: applied here, out: announced from here)")
+                .labelNames("direction").callback(cb -> {
+                    org.tlsjail.cluster.ClusterStatus c = status.get();
+                    cb.call(c.eventsIn(), "in");
+                    cb.call(c.eventsOut(), "out");
+                }).register(registry);
+        counter("tlsjail_cluster_invalid_entries", "Entries read from Redis and skipped as malformed, oversized or absurd",
+                () -> status.get().invalid());
+        counter("tlsjail_cluster_redis_errors", "Redis requests that failed (refused, timed out, error reply)",
+                () -> status.get().redisErrors());
+        CounterWithCallback.builder().name("tlsjail_cluster_failures")
+                .help("Failures counted in the shared window (shared) or only here (local: Redis away or queue full)")
+                .labelNames("scope").callback(cb -> {
+                    org.tlsjail.cluster.ClusterStatus c = status.get();
+                    cb.call(c.failuresSent(), "shared");
+                    cb.call(c.failuresLocal(), "local");
+                }).register(registry);
+        gauge("tlsjail_cluster_pending", "Failures, bans and unbans of this node waiting to be sent to Redis (queued, or parked while Redis is away)", () -> status.get().pending());
+        clusterLag = io.prometheus.metrics.core.metrics.Histogram.builder().name("tlsjail_cluster_propagation_seconds")
+                .help("From a ban decided on another node to the ban in force here")
+                .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+                .register(registry);
+    }
+
+    /** A ban of another node applied here {@code millis} after it was decided. */
+    public void observeClusterLag(long millis) {
+        io.prometheus.metrics.core.metrics.Histogram h = clusterLag;
+        if (h != null) {
+            h.observe(millis / 1000.0);
+        }
     }
 
     /** Adds a gauge read at each scrape ({@code read} must be cheap and never block). */

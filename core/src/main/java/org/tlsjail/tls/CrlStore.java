@@ -109,12 +109,6 @@ final class CrlStore {
         return true;
     }
 
-    /** Re-reads unconditionally (reload). */
-    void reload() {
-        snapshot = read(settings, anchors);
-        signatureCache.clear();
-    }
-
     /**
      * Checks a path (leaf first, trust anchor last, signatures already verified) against the CRLs;
      * returns 0 or OpenSSL's verify result (3, 8, 11, 12, 23).

@@ -53,6 +53,16 @@ public final class ServerTls implements AutoCloseable {
     private static final java.util.logging.Logger BC_CONSTRAINTS_LOG =
             quiet("org.bouncycastle.jsse.provider.DisabledAlgorithmConstraints", java.util.logging.Level.SEVERE);
 
+    /**
+     * BC's server logs every fatal alert it raises at WARNING with a stack trace: one per failed
+     * handshake a client causes (resets, and an internal NullPointerException in BC 1.84's
+     * ProvTlsServer.selectServerCredentials13 when none of a TLS 1.3 client's signature schemes is
+     * enabled, which sslscan --show-sigs provokes). Every one of them is already a Fail2Ban line;
+     * as stack traces they would let any client flood the journal.
+     */
+    private static final java.util.logging.Logger BC_SERVER_ALERT_LOG =
+            quiet("org.bouncycastle.jsse.provider.ProvTlsServer", java.util.logging.Level.SEVERE);
+
     private static java.util.logging.Logger quiet(String name, java.util.logging.Level level) {
         java.util.logging.Logger l = java.util.logging.Logger.getLogger(name);
         if (l.getLevel() == null) {
@@ -96,6 +106,7 @@ public final class ServerTls implements AutoCloseable {
     /** Loads all files named by {@code settings}; throws {@link TlsSetupException} naming the bad file. */
     public static ServerTls load(TlsSettings settings, InstantSource clock) {
         Objects.requireNonNull(BC_JSSE_LOG);
+        Objects.requireNonNull(BC_SERVER_ALERT_LOG);
         BouncyCastleProvider crypto = new BouncyCastleProvider();
         BouncyCastleJsseProvider jsse = new BouncyCastleJsseProvider(crypto);
         LoadedKey key = loadKey(settings.serverKey());

@@ -91,6 +91,15 @@ class TlsMaterialCheckIT {
     }
 
     @Test
+    void keystoreWithTheWrongPassword() throws Exception {
+        Path p12 = work.resolve("server.p12");
+        OpenSslCa.openssl("pkcs12", "-export", "-in", server.cert().toString(), "-inkey", server.key().toString(),
+                "-out", p12.toString(), "-passout", "pass:right");
+        Path cfg = config("  keystore: " + p12 + "\n  keystore-password: wrong\n  client-ca: " + ca.certificate() + "\n");
+        assertRefused(cfg, p12.toString(), "PKCS#12");
+    }
+
+    @Test
     void garbageCaBundle() throws Exception {
         Path garbage = work.resolve("garbage-ca.pem");
         Files.writeString(garbage, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");

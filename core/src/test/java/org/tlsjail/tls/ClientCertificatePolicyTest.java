@@ -56,6 +56,9 @@ class ClientCertificatePolicyTest {
     static OpenSslCa staleCa;
     static OpenSslCa silentCa;
     static OpenSslCa oldRoot;
+    static OpenSslCa weakCa;
+    static OpenSslCa forgedCrlCa;
+    static OpenSslCa futureCrlCa;
     static Path crlDir;
     static Path clientCas;
     static Path serverChain;
@@ -84,6 +87,9 @@ class ClientCertificatePolicyTest {
         staleCa = root.intermediate("Stale Issuing CA");
         silentCa = root.intermediate("Silent Issuing CA");
         oldRoot = OpenSslCa.root(dir, "Old SHA1 Root", "sha1");
+        weakCa = root.intermediate("Weak Issuing CA", "rsa:1024");
+        forgedCrlCa = root.intermediate("Forged CRL CA");
+        futureCrlCa = root.intermediate("Future CRL CA");
         OpenSslCa.Issued server = root.server("localhost", "rsa:2048");
         serverChain = server.cert();
         serverKey = server.key();
@@ -99,6 +105,10 @@ class ClientCertificatePolicyTest {
         Instant now = Instant.now();
         staleCa.crl(crlDir.resolve("stale-ca.pem"), now.minus(Duration.ofDays(2)), now.minus(Duration.ofDays(1)));
         // silentCa publishes no CRL at all
+        weakCa.crl(crlDir.resolve("weak-ca.pem"), 7);
+        // a CRL in forgedCrlCa's name, signed by another key of that name
+        OpenSslCa.root(dir.resolve("impostor"), "Forged CRL CA").crl(crlDir.resolve("forged-ca.pem"), 7);
+        futureCrlCa.crl(crlDir.resolve("future-ca.pem"), now.plus(Duration.ofDays(1)), now.plus(Duration.ofDays(2)));
 
         engine = new BanEngine(JailConfig.defaults(), InstantSource.system());
         logFile = dir.resolve("fail2ban.log");
@@ -227,6 +237,8 @@ class ClientCertificatePolicyTest {
         OpenSslCa.Issued sha1 = issuing.client("sha1 partner", "rsa:2048", "sha1");
         assertRejected(watching, "127.0.2.3", sha1, issuing, "sha1_partner", "CA signature digest algorithm too weak", "-tls1_3");
         assertRejected(watching, "127.0.2.4", sha1, issuing, "sha1_partner", "CA signature digest algorithm too weak", "-tls1_2");
+        OpenSslCa.Issued underWeakCa = weakCa.client("weak ca partner", "rsa:2048", "sha256");
+        assertRejected(watching, "127.0.2.6", underWeakCa, weakCa, "weak_ca_partner", "CA certificate key too weak");
         Path p192 = dir.resolve("p192.pem");
         OpenSslCa.openssl("ecparam", "-name", "prime192v1", "-out", p192.toString());
         OpenSslCa.Issued ec192 = issuing.client("p192 partner", "ec:" + p192, "sha256");
@@ -261,6 +273,10 @@ class ClientCertificatePolicyTest {
         OpenSslCa.Issued silent = silentCa.client("silent partner", "rsa:2048", "sha256");
         assertRejected(watching, "127.0.4.3", silent, silentCa, "silent_partner", "unable to get certificate CRL");
         assertServed(lenient, "127.0.4.4", silent, silentCa, "silent partner");
+        OpenSslCa.Issued forged = forgedCrlCa.client("forged crl partner", "rsa:2048", "sha256");
+        assertRejected(lenient, "127.0.4.5", forged, forgedCrlCa, "forged_crl_partner", "CRL signature failure");
+        OpenSslCa.Issued future = futureCrlCa.client("future crl partner", "rsa:2048", "sha256");
+        assertRejected(lenient, "127.0.4.6", future, futureCrlCa, "future_crl_partner", "CRL is not yet valid");
     }
 
     @Test

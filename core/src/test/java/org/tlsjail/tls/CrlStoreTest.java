@@ -96,4 +96,54 @@ class CrlStoreTest {
         }
         assertThatThrownBy(this::load).hasMessageContaining("more than 1000 files");
     }
+
+    /** A CRL built with Bouncy Castle (openssl ca cannot make delta or partitioned CRLs), signed by the CA's key. */
+    private Path bcCrl(String name, org.bouncycastle.asn1.x509.Extension extension) throws Exception {
+        java.security.PrivateKey key = org.tlsjail.pki.PemFiles.readPrivateKey(ca.dir().resolve("ca.key"));
+        java.util.Date now = new java.util.Date();
+        org.bouncycastle.cert.X509v2CRLBuilder b = new org.bouncycastle.cert.X509v2CRLBuilder(
+                org.bouncycastle.asn1.x500.X500Name.getInstance(anchor.getSubjectX500Principal().getEncoded()), now);
+        b.setNextUpdate(new java.util.Date(now.getTime() + 86_400_000L));
+        b.addExtension(extension);
+        org.bouncycastle.cert.X509CRLHolder h = b.build(
+                new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withRSA").build(key));
+        Path out = crls.resolve(name);
+        Files.write(out, h.getEncoded());
+        return out;
+    }
+
+    @Test
+    void deltaAndPartitionedCrlsAreRefusedAndDotFilesIgnored() throws Exception {
+        Path delta = bcCrl("delta.crl", new org.bouncycastle.asn1.x509.Extension(
+                org.bouncycastle.asn1.x509.Extension.deltaCRLIndicator, true,
+                new org.bouncycastle.asn1.x509.CRLNumber(java.math.BigInteger.ONE).getEncoded()));
+        assertThatThrownBy(this::load).hasMessageContaining(delta.toString()).hasMessageContaining("delta CRLs are not supported");
+        Files.delete(delta);
+        Path users = bcCrl("users.crl", new org.bouncycastle.asn1.x509.Extension(
+                org.bouncycastle.asn1.x509.Extension.issuingDistributionPoint, true,
+                new org.bouncycastle.asn1.x509.IssuingDistributionPoint(null, true, false, null, false, false).getEncoded()));
+        assertThatThrownBy(this::load).hasMessageContaining(users.toString()).hasMessageContaining("partitioned or indirect");
+        Files.delete(users);
+        // a full CRL that names its distribution point is fine
+        bcCrl("named.crl", new org.bouncycastle.asn1.x509.Extension(
+                org.bouncycastle.asn1.x509.Extension.issuingDistributionPoint, true,
+                new org.bouncycastle.asn1.x509.IssuingDistributionPoint(new org.bouncycastle.asn1.x509.DistributionPointName(
+                        new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName(
+                                org.bouncycastle.asn1.x509.GeneralName.uniformResourceIdentifier, "http://ca.example/root.crl"))),
+                        false, false, null, false, false).getEncoded()));
+        Files.writeString(crls.resolve(".root.pem.swp"), "editor junk");
+        assertThat(load().size()).isEqualTo(2);
+    }
+
+    @Test
+    void theNewestCrlTheIssuerSignedDecides() throws Exception {
+        OpenSslCa.Issued leaf = ca.client("leaf", "rsa:2048", "sha256");
+        X509Certificate cert = org.tlsjail.pki.PemFiles.readCertificates(leaf.cert()).get(0);
+        assertThat(load().check(List.of(cert, anchor))).isZero();
+        ca.revoke(leaf.cert());
+        // the older CRL stays next to the newer one (e.g. root.pem and root-2.pem)
+        Thread.sleep(1100); // thisUpdate has a resolution of one second: let the next CRL be strictly newer
+        ca.crl(crls.resolve("root-2.pem"), 7);
+        assertThat(load().check(List.of(cert, anchor))).isEqualTo(X509VerifyResult.CERT_REVOKED);
+    }
 }

@@ -58,9 +58,14 @@ public final class OpenSslCa {
 
     /** A subordinate CA (RSA-2048) signed by this CA with {@code openssl ca -extensions v3_ca}. */
     public OpenSslCa intermediate(String childName) throws Exception {
+        return intermediate(childName, "rsa:2048");
+    }
+
+    /** A subordinate CA with a key made by {@code openssl req -newkey keyAlgorithm}. */
+    public OpenSslCa intermediate(String childName, String keyAlgorithm) throws Exception {
         OpenSslCa child = new OpenSslCa(prepare(dir.getParent(), childName), childName);
         Path csr = child.dir.resolve("ca.csr");
-        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", child.dir.resolve("ca.key").toString(),
+        openssl("req", "-new", "-newkey", keyAlgorithm, "-nodes", "-keyout", child.dir.resolve("ca.key").toString(),
                 "-out", csr.toString(), "-subj", "/CN=" + childName);
         sign(csr, child.certificate(), "v3_ca", "sha256");
         return child;
@@ -164,7 +169,7 @@ public final class OpenSslCa {
     }
 
     /** Runs openssl; fails the test with its output if it fails. */
-    static String openssl(String... args) throws Exception {
+    public static String openssl(String... args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add("openssl");
         cmd.addAll(List.of(args));

@@ -145,6 +145,80 @@ class TlsPolicyScanTest {
         assertThat(served(rsa, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")).isFalse();
     }
 
+    /** An operator widens explicitly (an old OFTP2 stack): exactly what is named is added. */
+    @Test
+    void wideningIsExplicit() throws Exception {
+        OpenSslCa.Issued server = root.server("localhost-wide", "rsa:2048");
+        List<String> suites = new ArrayList<>(TlsPolicy.DEFAULT_CIPHER_SUITES);
+        suites.add("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA");
+        List<String> schemes = new ArrayList<>(TlsPolicy.DEFAULT_SIGNATURE_SCHEMES);
+        schemes.add("rsa_pkcs1_sha1");
+        ServerTls tls = ServerTls.load(TlsSettings.of(KeySource.pem(server.cert(), server.key()),
+                TrustSource.pemBundle(root.certificate())).withCipherSuites(suites).withSignatureSchemes(schemes),
+                InstantSource.system());
+        loaded.add(tls);
+        TlsListener wide = TlsListener.builder(tls, engine, (socket, remote, chain) -> {
+            socket.getOutputStream().write("served\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+        }).config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0)).build())
+                .build().start();
+        try {
+            assertThat(served(wide, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0")).isTrue();
+            assertThat(served(wide, "-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA:@SECLEVEL=0")).isFalse();
+            assertThat(served(wide, "-tls1_2", "-sigalgs", "RSA+SHA1", "-client_sigalgs", "rsa_pss_rsae_sha256",
+                    "-cipher", "DEFAULT:@SECLEVEL=0")).isTrue();
+            assertThat(served(wide, "-tls1_2", "-sigalgs", "RSA+SHA224", "-client_sigalgs", "rsa_pss_rsae_sha256",
+                    "-cipher", "DEFAULT:@SECLEVEL=0")).isFalse();
+        } finally {
+            wide.close();
+        }
+    }
+
+    /** The key-exchange groups README lists (Bouncy Castle's defaults), one at a time. */
+    @Test
+    void keyExchangeGroupsAreBouncyCastlesDefaults() throws Exception {
+        Set<String> ok13 = new TreeSet<>();
+        Set<String> ok12 = new TreeSet<>();
+        for (String g : List.of("X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048", "ffdhe3072", "ffdhe4096",
+                "ffdhe6144", "ffdhe8192", "brainpoolP256r1")) {
+            if (served(rsa, "-tls1_3", "-groups", g)) {
+                ok13.add(g);
+            }
+            if (served(rsa, "-tls1_2", "-groups", g, "-cipher", "ECDHE:@SECLEVEL=0")) {
+                ok12.add(g);
+            }
+        }
+        assertThat(ok13).containsExactlyInAnyOrder("X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048", "ffdhe3072",
+                "ffdhe4096");
+        assertThat(ok12).containsExactlyInAnyOrder("X25519", "P-256", "P-384", "P-521", "X448");
+    }
+
+    /** As Mozilla's intermediate profile: no server preference, the client's order picks the suite. */
+    @Test
+    void theClientsOrderDecides() throws Exception {
+        assertThat(negotiated(ecdsa, "-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"))
+                .isEqualTo("TLS_AES_256_GCM_SHA384");
+        assertThat(negotiated(ecdsa, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"))
+                .isEqualTo("TLS_AES_128_GCM_SHA256");
+        assertThat(negotiated(rsa, "-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"))
+                .isEqualTo("ECDHE-RSA-AES256-GCM-SHA384");
+        assertThat(negotiated(rsa, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"))
+                .isEqualTo("ECDHE-RSA-AES128-GCM-SHA256");
+    }
+
+    private static String negotiated(TlsListener l, String... options) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + l.localAddress().getPort(),
+                "-servername", "localhost", "-cert", client.cert().toString(), "-key", client.key().toString()));
+        cmd.addAll(List.of(options));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Matcher m = Pattern.compile("Cipher is (\\S+)").matcher(out);
+        assertThat(m.find()).as(out).isTrue();
+        return m.group(1);
+    }
+
     /** What the server may sign with (the client's signature_algorithms): no SHA-1, no SHA-224. */
     @Test
     void serverSignsOnlyWithTheDefaultSchemes() throws Exception {

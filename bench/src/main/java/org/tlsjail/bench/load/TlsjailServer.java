@@ -39,6 +39,15 @@ record TlsjailServer(int maxRetry, LoopbackSources banned, Path fail2banLog) {
                 engine.ban(banned.get(i), Duration.ofHours(10), "bench");
             }
         }
+        String cluster = System.getProperty("bench.cluster");
+        if (cluster != null) { // cluster mode (bench/run.sh's cluster part): this node joins the Redis at that URI
+            try {
+                org.tlsjail.cluster.ClusterNode.start(new org.tlsjail.cluster.ClusterSettings(cluster, null, null, null,
+                        "bench", Duration.ofSeconds(1), "refusal-node", 100_000), engine, clock, ms -> { });
+            } catch (org.tlsjail.cluster.ClusterStartException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        }
         Fail2BanLog log = Fail2BanLog.open(Fail2BanLogConfig.of(fail2banLog.toAbsolutePath()), clock);
         ServerTls tls = ServerTls.load(TlsSettings.of(KeySource.pkcs12(pki.serverP12(), BenchPki.PASSWORD),
                 TrustSource.pemBundle(pki.caPem())), clock);
