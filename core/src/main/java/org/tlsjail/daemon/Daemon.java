@@ -159,6 +159,7 @@ public final class Daemon {
             closeables.add(metrics);
             LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
         }
+        org.tlsjail.config.ConfigWarnings.of(config).forEach(w -> LOG.warn("{}", w));
         joinCluster();
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));
