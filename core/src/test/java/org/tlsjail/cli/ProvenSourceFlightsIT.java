@@ -21,12 +21,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Red-team finding (main 8ac925b): "exactly maxretry" holds for a source that has not proven
+ * Red-team finding (main 8ac925b, still on f1856e4): "exactly maxretry" holds for a source that has not proven
  * itself, but one successful handshake makes its ban unit a partner for partner-window (1 h), and
  * a partner's parallel handshakes are capped by max-handshakes-per-source (8), not by maxretry.
  * With client-auth none (or optional) a successful handshake costs nothing: one s_client without a
  * certificate, then 30 parallel ClientHellos reset after the server's flight, gave 8 server flights
- * and 8 Fail2Ban lines, not 3. (listen.partners / partner-window / partner-reserve are not in README.)
+ * and 8 Fail2Ban lines, not 3. README ("Partners keep full service") documents the partner's
+ * concurrency, but not that with client-auth none/optional anyone becomes a partner this way.
  * Whether a proven partner may exceed maxretry at all is the lead's call; at least proof must need
  * what client-auth asks for, and README must say it.
  */
