@@ -39,6 +39,10 @@ class DebianPackageIT {
     private static final Path STATE = Path.of("/var/lib/tlsjail");
     private static final Path LOGDIR = Path.of("/var/log/tlsjail");
     private static final Path LAUNCHER = Path.of("/usr/bin/tlsjail");
+    /** The CLI's class-data archive: dumped by postinst for the installed jars, not shipped. */
+    private static final Path CDS_ARCHIVE = Path.of("/usr/share/tlsjail/lib/tlsjail-cli.jsa");
+    /** JAVA_OPTS the launcher passes on and the JVM refuses to start with. */
+    private static final String[] BROKEN_JVM = {"JAVA_OPTS", "-XX:+NoSuchOptionForDebianPackageIT"};
     /** Key material an operator adds to /etc/tlsjail: not the package's, so purge keeps it. */
     private static final List<String> OPERATOR_FILES = List.of("it-server-chain.pem", "it-server-key.pem", "it-ca.pem");
 
@@ -66,13 +70,18 @@ class DebianPackageIT {
         Process daemon = null;
         try {
             // --- install ---
-            Result install = dpkg("-i", deb.toString());
+            // A JVM that cannot start (an option it refuses) while postinst dumps the CLI's archive:
+            // the install must still succeed, just without the archive (the upgrade below dumps it).
+            Result install = dpkgWithEnv(BROKEN_JVM, "-i", deb.toString());
             if (install.exit() != 0 && install.err().contains("dependency problems")) {
                 // A machine without Java 17 or adduser: let apt fetch them and finish configuring.
-                install = run("apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
-                        "-f", "install");
+                install = runWithEnv(BROKEN_JVM, "apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300",
+                        "--no-install-recommends", "-f", "install");
             }
             assertThat(install.exit()).as(install.all()).isZero();
+            assertThat(install.err()).contains("tlsjail: no class-data archive for the CLI");
+            assertThat(CDS_ARCHIVE).doesNotExist();
+            assertThat(Path.of(CDS_ARCHIVE + ".new")).doesNotExist();
             assertThat(run("dpkg-query", "-W", "-f=${Status} ${Version}", "tlsjail").out())
                     .isEqualTo("install ok installed " + debVersion(deb));
 
@@ -87,7 +96,8 @@ class DebianPackageIT {
             }
             List<PathMatcher> excluded = dpkgPathExcludes();
             for (String f : List.of("/lib/systemd/system/tlsjail.service", "/etc/logrotate.d/tlsjail",
-                    "/etc/fail2ban/filter.d/os4x.conf", "/usr/share/doc/tlsjail/README.md",
+                    "/etc/fail2ban/filter.d/os4x.conf", "/etc/fail2ban/action.d/tlsjail.conf",
+                    "/usr/share/doc/tlsjail/README.md",
                     "/usr/share/doc/tlsjail/copyright", "/usr/share/doc/tlsjail/changelog.gz",
                     "/usr/share/doc/tlsjail/examples/jail.d/os4x.conf", "/usr/share/man/man1/tlsjail.1.gz",
                     CONFFILE.toString())) {
@@ -98,7 +108,10 @@ class DebianPackageIT {
             assertThat(Files.exists(Path.of("/etc/fail2ban/jail.d/os4x.conf")))
                     .as("installing enables no Fail2Ban jail").isEqualTo(jailExisted);
             assertThat(run("dpkg-query", "-W", "-f=${Conffiles}", "tlsjail").out())
-                    .contains("/etc/tlsjail/tlsjail.yaml").contains("/etc/logrotate.d/tlsjail");
+                    .contains("/etc/tlsjail/tlsjail.yaml").contains("/etc/logrotate.d/tlsjail")
+                    .contains("/etc/fail2ban/filter.d/os4x.conf").contains("/etc/fail2ban/action.d/tlsjail.conf");
+            assertThat(run("dpkg", "-L", "tlsjail").out()).as("the archive is not the package's")
+                    .doesNotContain(".jsa");
             String template = Files.readString(CONFFILE);
             assertThat(template).contains("state-dir: /var/lib/tlsjail").contains("path: /var/log/tlsjail/fail2ban.log");
             // Every file of the package is root's and writable by root only.
@@ -181,6 +194,7 @@ class DebianPackageIT {
             assertThat(Files.readString(CONFFILE)).isEqualTo(editedOnDisk);
             assertThat(Path.of(CONFFILE + ".dpkg-new")).doesNotExist();
             assertThat(Path.of(CONFFILE + ".dpkg-dist")).doesNotExist();
+            assertCliUsesClassDataArchive(); // dumped again for the new jars
             daemon = startAsTlsjail();
             assertThat(tlsjail("banned").out()).as("ban restored from the journal after the upgrade").contains(source);
             Result refused = sClient(port, source, pki);
@@ -191,6 +205,9 @@ class DebianPackageIT {
             // --- purge: nothing left but the operator's own key files ---
             Result purge = dpkg("--purge", "tlsjail");
             assertThat(purge.exit()).as(purge.all()).isZero();
+            // (/etc/tlsjail stays non-empty on purpose: the operator's key files)
+            assertThat(purge.all()).as("no file postinst made keeps a directory of the package")
+                    .doesNotContain("'/usr/share/tlsjail");
             assertThat(run("dpkg-query", "-W", "-f=${Status}", "tlsjail").out()).doesNotContain("installed");
             for (String f : List.of("/usr/bin/tlsjail", "/usr/share/tlsjail", "/usr/share/doc/tlsjail",
                     "/lib/systemd/system/tlsjail.service", "/etc/logrotate.d/tlsjail", CONFFILE.toString(),
@@ -213,6 +230,23 @@ class DebianPackageIT {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * postinst dumped the archive for the installed jars: root's, not writable by others, and the
+     * JVM maps it. {@code -Xshare:on} (JAVA_OPTS comes after the launcher's flags) makes the JVM
+     * fail instead of silently running without an archive that does not match these jars/paths.
+     */
+    private void assertCliUsesClassDataArchive() throws Exception {
+        PosixFileAttributes a = Files.readAttributes(CDS_ARCHIVE, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        assertThat(a.isRegularFile()).isTrue();
+        assertThat(a.owner().getName()).isEqualTo("root");
+        assertThat(a.permissions()).doesNotContain(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
+        assertThat(Path.of(CDS_ARCHIVE + ".new")).doesNotExist();
+        Result strict = runWithEnv(new String[] {"JAVA_OPTS", "-Xshare:on -Xlog:cds=info"},
+                LAUNCHER.toString(), "status", "--state-dir", work.resolve("no-daemon").toString());
+        assertThat(strict.exit()).as(strict.all()).isEqualTo(3);
+        assertThat(strict.all()).contains(CDS_ARCHIVE.toString());
+    }
 
     private static void requireRootAndDpkg() {
         RealPeer.require("root".equals(System.getProperty("user.name")),
@@ -285,11 +319,16 @@ class DebianPackageIT {
      * stdin is /dev/null, so a conffile question would fail the run instead of being answered.
      */
     private Result dpkg(String... args) throws Exception {
+        return dpkgWithEnv(null, args);
+    }
+
+    /** {@code env}: null or {name, value} for dpkg and so its maintainer scripts. */
+    private Result dpkgWithEnv(String[] env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("dpkg"));
         cmd.addAll(List.of(args));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         while (true) {
-            Result r = run(cmd.toArray(String[]::new));
+            Result r = runWithEnv(env, cmd.toArray(String[]::new));
             if (r.exit() == 0 || !r.err().contains("lock") || System.nanoTime() > deadline) {
                 return r;
             }
@@ -375,12 +414,20 @@ class DebianPackageIT {
     }
 
     static Result run(String... cmd) throws Exception {
+        return runWithEnv(null, cmd);
+    }
+
+    /** {@code env}: null or {name, value} to add to the command's environment. */
+    static Result runWithEnv(String[] env, String... cmd) throws Exception {
         Path out = Files.createTempFile("deb-it", ".out");
         Path err = Files.createTempFile("deb-it", ".err");
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
                     .redirectInput(new File("/dev/null"));
             pb.environment().put("DEBIAN_FRONTEND", "noninteractive");
+            if (env != null) {
+                pb.environment().put(env[0], env[1]);
+            }
             Process p = pb.start();
             if (!p.waitFor(300, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
