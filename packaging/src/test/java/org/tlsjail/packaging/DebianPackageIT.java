@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -184,6 +186,7 @@ class DebianPackageIT {
             List<String> log = Files.readAllLines(LOGDIR.resolve("fail2ban.log"));
             assertThat(log).filteredOn(l -> l.contains("from " + source + ":")).hasSize(3);
             assertThat(Files.getOwner(LOGDIR.resolve("fail2ban.log")).getName()).isEqualTo("tlsjail");
+            fail2banActionBansAndUnbansInTlsjail();
             stop(daemon);
 
             // --- upgrade: the journal keeps the ban, dpkg keeps the edited conffile ---
@@ -230,6 +233,46 @@ class DebianPackageIT {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * The installed example jail with the installed filter and action, as Fail2Ban resolves them
+     * (fail2ban-client -d on a copy of /etc/fail2ban): the commands it would run for a ban and an
+     * unban, run as Fail2Ban runs them (root, sh, a service PATH), reach the running daemon.
+     */
+    private void fail2banActionBansAndUnbansInTlsjail() throws Exception {
+        RealPeer.require(onPath("fail2ban-client"), "fail2ban-client missing (apt-get install fail2ban)");
+        Path conf = work.resolve("fail2ban");
+        assertThat(run("cp", "-r", "/etc/fail2ban", conf.toString()).exit()).isZero();
+        try (Stream<Path> jails = Files.list(conf.resolve("jail.d"))) {
+            for (Path j : jails.toList()) {
+                Files.delete(j); // only the example's jail
+            }
+        }
+        Files.copy(Path.of("/usr/share/doc/tlsjail/examples/jail.d/os4x.conf"), conf.resolve("jail.d/os4x.conf"));
+        Result dump = run("fail2ban-client", "-c", conf.toString(), "-d");
+        assertThat(dump.exit()).as(dump.all()).isZero();
+        String tlsjailAction = dump.out().lines().filter(l -> l.contains("'action', 'tlsjail', ")).findFirst()
+                .orElseThrow(() -> new AssertionError("the jail has no tlsjail action:\n" + dump.all()));
+        String target = "127." + ThreadLocalRandom.current().nextInt(1, 255) + ".0." + ThreadLocalRandom.current().nextInt(1, 255);
+        String ban = f2bCommand(tlsjailAction, "actionban").replace("<ip>", target).replace("<bantime>", "3600");
+        String unban = f2bCommand(tlsjailAction, "actionunban").replace("<ip>", target);
+        assertThat(ban).startsWith("tlsjail ban " + target);
+
+        Result banned = runWithEnv(new String[] {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+                "sh", "-c", ban);
+        assertThat(banned.exit()).as(ban + ": " + banned.all()).isZero();
+        assertThat(tlsjail("banned").out()).contains(target);
+        Result unbanned = runWithEnv(new String[] {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+                "sh", "-c", unban);
+        assertThat(unbanned.exit()).as(unban + ": " + unbanned.all()).isZero();
+        assertThat(tlsjail("banned").out()).doesNotContain(target);
+    }
+
+    private static String f2bCommand(String actionDump, String key) {
+        Matcher m = Pattern.compile("\\['" + key + "', '([^']*)'\\]").matcher(actionDump);
+        assertThat(m.find()).as("%s in %s", key, actionDump).isTrue();
+        return m.group(1);
+    }
 
     /**
      * postinst dumped the archive for the installed jars: root's, not writable by others, and the
