@@ -69,6 +69,7 @@ class DebianPackageIT {
                 "a machine without a user tlsjail: purging the package would delete it");
         boolean jailExisted = Files.exists(Path.of("/etc/fail2ban/jail.d/os4x.conf"));
         boolean filterExisted = Files.exists(Path.of("/etc/fail2ban/filter.d/os4x.conf"));
+        boolean actionExisted = Files.exists(Path.of("/etc/fail2ban/action.d/tlsjail.conf"));
         Process daemon = null;
         try {
             // --- install ---
@@ -218,6 +219,7 @@ class DebianPackageIT {
                 assertThat(Files.exists(Path.of(f), LinkOption.NOFOLLOW_LINKS)).as("%s after purge", f).isFalse();
             }
             assertThat(Files.exists(Path.of("/etc/fail2ban/filter.d/os4x.conf"))).isEqualTo(filterExisted);
+            assertThat(Files.exists(Path.of("/etc/fail2ban/action.d/tlsjail.conf"))).isEqualTo(actionExisted);
             assertThat(run("getent", "passwd", "tlsjail").exit()).as("user removed on purge").isNotZero();
             assertThat(run("getent", "group", "tlsjail").exit()).as("group removed on purge").isNotZero();
             try (Stream<Path> left = Files.list(Path.of("/etc/tlsjail"))) {
