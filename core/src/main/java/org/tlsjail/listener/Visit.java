@@ -19,6 +19,11 @@ final class Visit {
     boolean held;
     /** Holds an in-flight handshake slot (past the first-flight gate). */
     boolean started;
+    /**
+     * The engine's {@code banEpoch()} read before this visit's last ban check: while it stays
+     * the same no ban was made since, and the check need not run again.
+     */
+    long banEpoch;
     /** Nanoseconds the connection spent waiting for the client's ClientHello bytes at the gate. */
     long clientWaitNanos;
 
