@@ -11,6 +11,7 @@ import org.tlsjail.bench.engine.EngineReport;
 import org.tlsjail.bench.load.Availability;
 import org.tlsjail.bench.load.BenchPki;
 import org.tlsjail.bench.load.Detection;
+import org.tlsjail.bench.load.FloodResilience;
 import org.tlsjail.bench.load.HandshakeCost;
 import org.tlsjail.bench.load.RefusalCost;
 import org.tlsjail.bench.memory.SprayReport;
@@ -78,6 +79,9 @@ public final class BenchMain {
             parts.add(smoke ? new Detection(pki, work, 8, 0, 0.5).run() : new Detection(pki, work, 30, 60, 5).run());
             log("  (d) handshake cost");
             parts.add(smoke ? new HandshakeCost(pki, 0.5, 0.5, 2).run() : new HandshakeCost(pki, 10, 8, 4).run());
+            log("  (e) flood resilience");
+            parts.add(smoke ? new FloodResilience(pki, work, 16, 2, 1, 4).run()
+                    : new FloodResilience(pki, work, 480, 10, 5, 45).run());
         }
 
         if (smoke) {

@@ -212,6 +212,9 @@ public final class Main implements Runnable {
                 TlsjailConfig c = options.load();
                 // the TLS files too, so systemd's ExecStartPre catches what run would fail on
                 TlsMaterial.check(c);
+                for (String w : org.tlsjail.config.ConfigWarnings.of(c)) {
+                    spec.commandLine().getErr().println("tlsjail: warning: " + w);
+                }
                 spec.commandLine().getOut().println(c.sourceName() + ": OK");
                 return OK;
             } catch (ConfigException e) {

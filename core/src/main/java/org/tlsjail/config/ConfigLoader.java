@@ -24,6 +24,8 @@ import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.BanTimeIncrement;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.banengine.SourceKey;
+import org.tlsjail.listener.ProxyProtocolSettings;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -260,9 +262,53 @@ public final class ConfigLoader {
             throw s.error(s.value("partner-reserve"), "partner-reserve",
                     "must be below listen.max-handshakes-total (" + total + ")");
         }
+        int unproven = s.integer("max-unproven-handshakes", org.tlsjail.listener.ListenerConfig.defaultMaxUnprovenHandshakes(),
+                1, 1_000_000);
+        ProxyProtocolSettings proxy = proxyProtocol(s);
         s.finish();
         return new ListenSettings(address, port, backlog, perSource, total, threads, weights, partners, partnerWindow,
-                reserve);
+                reserve, unproven, proxy);
+    }
+
+    /**
+     * {@code listen.proxy-protocol}, {@code listen.trusted-proxies}, {@code listen.proxy-header-timeout}.
+     * The specification forbids guessing, so trusting a header is all or nothing: with a version set
+     * the balancers must be named, and the other two keys without one are mistakes.
+     */
+    private static ProxyProtocolSettings proxyProtocol(YamlSection s) throws ConfigException {
+        ProxyProtocolSettings.Version version = enumValue(s, "proxy-protocol", ProxyProtocolSettings.Version.class,
+                ProxyProtocolSettings.Version.NONE);
+        Node trustedNode = s.has("trusted-proxies") ? s.value("trusted-proxies") : null;
+        List<String> trusted = s.strings("trusted-proxies", List.of());
+        Duration timeout = duration(s, "proxy-header-timeout", ProxyProtocolSettings.OFF.headerTimeout());
+        if (version == ProxyProtocolSettings.Version.NONE) {
+            if (trustedNode != null) {
+                throw s.error(trustedNode, "trusted-proxies", "only used with listen.proxy-protocol v1, v2 or any");
+            }
+            if (s.has("proxy-header-timeout")) {
+                throw s.error(s.value("proxy-header-timeout"), "proxy-header-timeout",
+                        "only used with listen.proxy-protocol v1, v2 or any");
+            }
+            return ProxyProtocolSettings.OFF;
+        }
+        if (trusted.isEmpty()) {
+            throw s.error(trustedNode != null ? trustedNode : s.value("proxy-protocol"), "trusted-proxies",
+                    "required when listen.proxy-protocol is " + version.yamlName()
+                            + ": the balancers' addresses or CIDR blocks (only they may send a PROXY header)");
+        }
+        List<SourceKey> keys = new java.util.ArrayList<>();
+        for (String t : trusted) {
+            try {
+                keys.add(SourceKey.parse(t));
+            } catch (IllegalArgumentException e) {
+                throw s.error(trustedNode, "trusted-proxies", "'" + YamlSection.safe(t)
+                        + "' is not an IP address or CIDR block (host names are not resolved here)");
+            }
+        }
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+            throw s.error(s.value("proxy-header-timeout"), "proxy-header-timeout", "must be between 1s and 1m");
+        }
+        return new ProxyProtocolSettings(version, keys, timeout);
     }
 
     private static InetAddress address(YamlSection s, String name, String dflt) throws ConfigException {

@@ -2,6 +2,7 @@ package org.tlsjail.config;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,18 @@ public final class ConfigYaml {
             weights.put(k.configName(), c.listen().weights().getOrDefault(k.configName(), 1));
         }
         listen.put("weights", weights);
+        List<String> partners = new ArrayList<>();
+        c.listen().partners().forEach(k -> partners.add(k.toString()));
+        listen.put("partners", partners);
+        listen.put("partner-window", FailDuration.format(c.listen().partnerWindow()));
+        listen.put("partner-reserve", c.listen().partnerReserve());
+        listen.put("max-unproven-handshakes", c.listen().maxUnprovenHandshakes());
+        org.tlsjail.listener.ProxyProtocolSettings proxy = c.listen().proxyProtocol();
+        listen.put("proxy-protocol", proxy.version().yamlName());
+        if (proxy.enabled()) {
+            listen.put("trusted-proxies", new ArrayList<>(proxy.trustedProxies().stream().map(Object::toString).toList()));
+            listen.put("proxy-header-timeout", FailDuration.format(proxy.headerTimeout()));
+        }
         root.put("listen", listen);
 
         TlsSection t = c.tls();
@@ -102,6 +115,8 @@ public final class ConfigYaml {
             fw.put("connect-timeout", FailDuration.format(f.connectTimeout()));
             fw.put("idle-timeout", FailDuration.format(f.idleTimeout()));
             fw.put("proxy-protocol", f.proxyProtocol().yamlName());
+            fw.put("max-relays", f.maxRelays());
+            fw.put("max-relays-per-source", f.maxRelaysPerSource());
             root.put("forward", fw);
         }
         if (c.metrics() != null) {

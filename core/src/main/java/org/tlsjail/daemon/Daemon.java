@@ -95,9 +95,13 @@ public final class Daemon {
             throw new StartupException("cannot create the directory of control.socket " + config.controlSocket() + ": "
                     + StateDirectory.reason(e), e);
         }
-        if (java.nio.file.Files.isSymbolicLink(config.controlSocket())) {
-            throw StartupException.unsafe(new UnsafePathException("control.socket: " + config.controlSocket()
-                    + " is a symbolic link; tlsjail never binds or removes through links (remove it)"));
+        try {
+            files.checkOwnedIfPresent(config.controlSocket(), "control.socket");
+        } catch (UnsafePathException e) {
+            throw StartupException.unsafe(e);
+        } catch (IOException e) {
+            throw new StartupException("cannot check control.socket " + config.controlSocket() + ": "
+                    + StateDirectory.reason(e), e);
         }
         // The control socket first: its umask dance must happen before other threads create files,
         // and a second daemon on the same state-dir is caught before it touches the journal.
@@ -155,17 +159,13 @@ public final class Daemon {
             closeables.add(metrics);
             LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
         }
+        org.tlsjail.config.ConfigWarnings.of(config).forEach(w -> LOG.warn("{}", w));
         joinCluster();
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));
         observers.add(new BridgeFailureFeed(() -> bridges));
         front = TlsFront.open(config, state, engine, clock, observers, f2b);
         closeables.add(front);
-        try {
-            state.writePort(front.port());
-        } catch (IOException e) {
-            throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
-        }
         installSignals();
         LOG.info("tlsjail listening on {}:{}, config {}, jail maxretry {} findtime {} bantime {}",
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
@@ -173,6 +173,13 @@ public final class Daemon {
                 FailDuration.format(config.jail().banTime()));
         front.printWelcome(out);
         out.flush();
+        // Last: whoever waits for the port file (scripts, the black-box tests) finds start-up complete,
+        // the welcome text included.
+        try {
+            state.writePort(front.port());
+        } catch (IOException e) {
+            throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
+        }
         started = true;
     }
 

@@ -117,7 +117,9 @@ final class TlsFront implements AutoCloseable {
                 .handshakeTimeout(config.tls().handshakeTimeout())
                 .partners(config.listen().partners())
                 .partnerWindow(config.listen().partnerWindow())
-                .partnerReserve(config.listen().partnerReserve());
+                .partnerReserve(config.listen().partnerReserve())
+                .maxUnprovenHandshakes(config.listen().maxUnprovenHandshakes())
+                .proxyProtocol(config.listen().proxyProtocol());
         config.listen().weights().forEach((kind, w) -> lb.weight(FailureKind.fromConfigName(kind), w));
         return lb.build();
     }
@@ -126,7 +128,7 @@ final class TlsFront implements AutoCloseable {
                           List<java.security.cert.X509Certificate> chain) {
         ForwardSection f = forward;
         if (f == null) {
-            DemoGreeter.greet(socket, chain);
+            DemoGreeter.greet(socket, chain, remote);
             return;
         }
         org.tlsjail.banengine.JailConfig jc = engine.config();
@@ -320,6 +322,12 @@ final class TlsFront implements AutoCloseable {
                 .append(" refused (banned), ").append(s.refusedOverLimit()).append(" refused (over limit)\n");
         sb.append("handshakes:      ").append(s.handshakesSucceeded()).append(" ok, ").append(s.handshakesFailed())
                 .append(" failed, ").append(s.handshakesInProgress()).append(" in progress\n");
+        if (startConfig.listen().proxyProtocol().enabled()) {
+            org.tlsjail.listener.ProxyHeaderStats p = listener.proxyHeaderStats();
+            sb.append("proxy headers:   ").append(p.refusedUntrusted()).append(" refused (untrusted peer), ")
+                    .append(p.headerFailures()).append(" closed (bad header), ").append(p.awaitingHeader())
+                    .append(" awaited\n");
+        }
         sb.append("log lines lost:  ").append(log.current().dropped() + log.current().failedWrites()).append('\n');
         ForwardSection f = forward;
         sb.append("accepted go to:  ").append(f == null ? "demo greeter" : f.target() + " (proxy-protocol "

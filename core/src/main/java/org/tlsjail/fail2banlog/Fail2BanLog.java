@@ -5,7 +5,6 @@ import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
@@ -60,7 +59,7 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     private final LongAdder written = new LongAdder();
     private final AtomicBoolean overflowWarned = new AtomicBoolean();
     private final Object progress = new Object();
-    private volatile boolean reopenRequested;
+    private boolean reopenRequested; // guarded by progress
     private volatile boolean closed;
 
     // writer thread only (and progress-guarded counters)
@@ -159,9 +158,10 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
      */
     public void reopen() {
         synchronized (progress) {
+            // count and flag together: the writer takes both at once, so a request it counts is one it acts on
             reopensRequested++;
+            reopenRequested = true;
         }
-        reopenRequested = true;
         queue.offer(REOPEN); // if the queue is full the writer is busy and sees the flag at its next batch
     }
 
@@ -267,10 +267,13 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
             batch.add(first);
             queue.drainTo(batch, 255);
             long reopens;
+            boolean reopenNow;
             synchronized (progress) {
                 reopens = reopensRequested;
+                reopenNow = reopenRequested;
+                reopenRequested = false;
             }
-            ensureCurrentFile();
+            ensureCurrentFile(reopenNow);
             int lines = 0;
             for (String line : batch) {
                 if (line != REOPEN) {
@@ -319,9 +322,8 @@ public final class Fail2BanLog implements HandshakeObserver, AutoCloseable {
     }
 
     /** Detects rename, deletion, replacement and truncation of the file, and reopens as needed. */
-    private void ensureCurrentFile() {
-        boolean reopen = reopenRequested || channel == null;
-        reopenRequested = false;
+    private void ensureCurrentFile(boolean requested) {
+        boolean reopen = requested || channel == null;
         if (!reopen) {
             try {
                 BasicFileAttributes a = FileSafety.lstat(config.file());

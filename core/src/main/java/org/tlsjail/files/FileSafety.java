@@ -151,6 +151,29 @@ public final class FileSafety {
         return true;
     }
 
+    /**
+     * Checks a name tlsjail will replace or remove (a stale control socket): if it exists it must
+     * not be a link and must belong to tlsjail's user or root; another user's socket planted in a
+     * sticky directory would otherwise pass for a running tlsjail, or be removed on its behalf.
+     */
+    public void checkOwnedIfPresent(Path file, String what) throws IOException {
+        Map<String, Object> a;
+        try {
+            a = Files.readAttributes(file, "unix:uid,isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if ((Boolean) a.get("isSymbolicLink")) {
+            throw new UnsafePathException(what + ": " + file + " is a symbolic link; tlsjail never writes through links"
+                    + " (remove it)");
+        }
+        int uid = (Integer) a.get("uid");
+        if (!trusted(uid)) {
+            throw new UnsafePathException(what + ": " + file + " is owned by uid " + uid + ", not by tlsjail's user (uid "
+                    + ownUid + ") or root (remove it; tlsjail creates it)");
+        }
+    }
+
     /** An append-only channel on {@code file}; {@code created} tells whether this call created it. */
     public record Appender(FileChannel channel, boolean created) {
     }

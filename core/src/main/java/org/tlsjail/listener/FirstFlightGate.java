@@ -1,7 +1,7 @@
 package org.tlsjail.listener;
 
 import java.io.IOException;
-import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
@@ -25,6 +25,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One selector thread does all of it; the accept thread hands connections over through a
  * queue and a wakeup, so it never blocks.
+ *
+ * <p>Behind a balancer ({@link ProxyProtocolSettings}) a connection first passes the PROXY header
+ * stage here: its header is read (exactly its bytes, see {@link ProxyHeaderDecoder}) within the
+ * header timeout, then the {@link ProxyStage} replaces the visit's source with the client's
+ * address and admits it, and the same connection waits for its ClientHello as that source.
  */
 final class FirstFlightGate implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FirstFlightGate.class);
@@ -48,13 +53,27 @@ final class FirstFlightGate implements AutoCloseable {
         void onFirstFlight(SocketChannel ch, Visit visit, byte[] firstBytes, Exit exit);
     }
 
-    private record Arrival(SocketChannel ch, Visit visit) {
+    /** The PROXY header stage's outcomes, called on the gate's thread (see {@link TlsListener}). */
+    interface ProxyStage {
+        /**
+         * The header is in. Sets the visit's source to the client and admits it; false if it was
+         * refused (and closed).
+         */
+        boolean onHeader(SocketChannel ch, Visit visit, ProxyHeader header);
+
+        /** The header was missing, malformed, cut short or late; the gate closes the connection after this call. */
+        void onHeaderFailure(SocketChannel ch, Visit visit, String reason, String detail);
+    }
+
+    private record Arrival(SocketChannel ch, Visit visit, boolean behindProxy) {
     }
 
     private static final class Pending {
         final Visit visit;
-        final long deadlineNanos;
+        long deadlineNanos;
         ByteBuffer buf = ByteBuffer.allocate(HEADER);
+        /** Non-null while the PROXY header is being read; the visit's source is then the balancer. */
+        ProxyHeaderDecoder proxyHeader;
         /** Set once the ClientHello is in and the connection waits for a handshake slot. */
         boolean waiting;
 
@@ -69,6 +88,8 @@ final class FirstFlightGate implements AutoCloseable {
     private final long timeoutNanos;
     private final Next next;
     private final Thread thread;
+    private final ProxyProtocolSettings proxy;
+    private final ProxyStage proxyStage;
     private volatile boolean running = true;
     private final java.util.List<java.util.Map.Entry<SelectionKey, Exit>> leaving = new java.util.ArrayList<>();
     /** Parked connections whose ClientHello is in, oldest first: they get freed slots in this order. */
@@ -77,16 +98,30 @@ final class FirstFlightGate implements AutoCloseable {
     private volatile boolean slotFreed;
 
     FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads) throws IOException {
+        this(timeoutNanos, next, threads, ProxyProtocolSettings.OFF, null);
+    }
+
+    /** With a PROXY header stage for connections admitted by {@link #admitBehindProxy}. */
+    FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads,
+                    ProxyProtocolSettings proxy, ProxyStage proxyStage) throws IOException {
         this.selector = Selector.open();
         this.timeoutNanos = timeoutNanos;
         this.next = next;
+        this.proxy = proxy;
+        this.proxyStage = proxyStage;
         this.thread = threads.newThread(this::run);
         thread.start();
     }
 
     /** From the accept thread: park {@code ch} until its first record is in. */
     void admit(SocketChannel ch, Visit visit) {
-        arrivals.add(new Arrival(ch, visit));
+        arrivals.add(new Arrival(ch, visit, false));
+        selector.wakeup();
+    }
+
+    /** From the accept thread: park {@code ch}, from a trusted balancer, until its PROXY header is in. */
+    void admitBehindProxy(SocketChannel ch, Visit visit) {
+        arrivals.add(new Arrival(ch, visit, true));
         selector.wakeup();
     }
 
@@ -120,7 +155,10 @@ final class FirstFlightGate implements AutoCloseable {
                     for (SelectionKey key : selector.keys()) {
                         Pending p = (Pending) key.attachment();
                         if (key.isValid() && now - p.deadlineNanos >= 0) {
-                            if (p.waiting) {
+                            if (p.proxyHeader != null) {
+                                headerFailed(key, p, "timeout", "no complete header within "
+                                        + proxy.headerTimeout().toMillis() + " ms");
+                            } else if (p.waiting) {
                                 waiting.remove(key);
                                 waitingCount = waiting.size();
                                 leave(key, Exit.WAITED_OUT);
@@ -146,10 +184,22 @@ final class FirstFlightGate implements AutoCloseable {
         while ((a = arrivals.poll()) != null) {
             try {
                 a.ch().configureBlocking(false);
-                a.ch().register(selector, SelectionKey.OP_READ,
-                        new Pending(a.visit(), a.visit().acceptedAtNanos + timeoutNanos));
+                Pending p = new Pending(a.visit(), a.visit().acceptedAtNanos
+                        + (a.behindProxy() ? proxy.headerTimeout().toNanos() : timeoutNanos));
+                if (a.behindProxy()) {
+                    p.proxyHeader = new ProxyHeaderDecoder(proxy.version());
+                }
+                a.ch().register(selector, SelectionKey.OP_READ, p);
             } catch (IOException | RuntimeException e) {
-                next.onFirstFlight(a.ch(), a.visit(), new byte[0], Exit.RESET);
+                if (a.behindProxy()) {
+                    try {
+                        proxyStage.onHeaderFailure(a.ch(), a.visit(), "reset", e.toString());
+                    } finally {
+                        closeQuietly(a.ch());
+                    }
+                } else {
+                    next.onFirstFlight(a.ch(), a.visit(), new byte[0], Exit.RESET);
+                }
             }
         }
     }
@@ -157,6 +207,9 @@ final class FirstFlightGate implements AutoCloseable {
     private void read(SelectionKey key) {
         Pending p = (Pending) key.attachment();
         SocketChannel ch = (SocketChannel) key.channel();
+        if (p.proxyHeader != null && !readProxyHeader(key, p, ch)) {
+            return;
+        }
         int n;
         try {
             n = ch.read(p.buf);
@@ -215,6 +268,55 @@ final class FirstFlightGate implements AutoCloseable {
             }
         }
         waitingCount = waiting.size();
+    }
+
+    /**
+     * Reads what is there of the PROXY header, never past it. True once the header is in and the
+     * listener admitted the client it names: the same connection then goes on to its ClientHello
+     * (which may already be waiting in the socket), within the handshake time counted from accept.
+     */
+    private boolean readProxyHeader(SelectionKey key, Pending p, SocketChannel ch) {
+        ProxyHeaderDecoder d = p.proxyHeader;
+        ProxyHeaderDecoder.State state = ProxyHeaderDecoder.State.NEED_MORE;
+        while (state == ProxyHeaderDecoder.State.NEED_MORE) {
+            int n;
+            try {
+                n = ch.read(d.buffer());
+            } catch (IOException e) {
+                headerFailed(key, p, "reset", e.toString());
+                return false;
+            }
+            if (n < 0) {
+                headerFailed(key, p, d.consumed() == 0 ? "missing" : "truncated",
+                        "connection ended after " + d.consumed() + " header byte(s)");
+                return false;
+            }
+            state = d.advance();
+            if (n == 0 && state == ProxyHeaderDecoder.State.NEED_MORE) {
+                return false; // the rest comes later
+            }
+        }
+        if (state == ProxyHeaderDecoder.State.FAILED) {
+            headerFailed(key, p, "malformed", d.failure());
+            return false;
+        }
+        p.proxyHeader = null;
+        if (!proxyStage.onHeader(ch, p.visit, d.header())) {
+            key.cancel();
+            return false;
+        }
+        p.deadlineNanos = p.visit.acceptedAtNanos + timeoutNanos;
+        return true;
+    }
+
+    private void headerFailed(SelectionKey key, Pending p, String reason, String detail) {
+        key.cancel();
+        SocketChannel ch = (SocketChannel) key.channel();
+        try {
+            proxyStage.onHeaderFailure(ch, p.visit, reason, detail);
+        } finally {
+            closeQuietly(ch);
+        }
     }
 
     /** Marks {@code key} as done; the hand-over happens in {@link #handOver()}, after iterating. */

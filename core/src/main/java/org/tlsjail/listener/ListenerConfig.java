@@ -36,6 +36,11 @@ import org.tlsjail.banengine.SourceKey;
  *                               min(256, maxHandshakesTotal / 4)), so a flood by others cannot fill them
  * @param idleThreadTimeout      an idle handshake thread ends after this (default 30 s): after a flood
  *                               the threads, and their stacks, go
+ * @param maxUnprovenHandshakes  handshakes past the ClientHello at once of all sources that are not
+ *                               known partners together (default 32 per core, at least 64): the
+ *                               CPU a flood of complete ClientHellos can take from partners
+ * @param proxyProtocol          reading the client's address from a trusted balancer's PROXY header
+ *                               (default off)
  */
 public record ListenerConfig(
         InetSocketAddress bind,
@@ -49,12 +54,15 @@ public record ListenerConfig(
         List<SourceKey> partners,
         Duration partnerWindow,
         int partnerReserve,
-        Duration idleThreadTimeout) {
+        Duration idleThreadTimeout,
+        int maxUnprovenHandshakes,
+        ProxyProtocolSettings proxyProtocol) {
 
     public ListenerConfig {
         Objects.requireNonNull(bind, "bind");
         Objects.requireNonNull(handshakeTimeout, "handshake-timeout");
         Objects.requireNonNull(refusalLogInterval, "refusal-log-interval");
+        Objects.requireNonNull(proxyProtocol, "proxy-protocol");
         if (backlog < 1) {
             throw new IllegalArgumentException("backlog must be at least 1, got " + backlog);
         }
@@ -83,6 +91,9 @@ public record ListenerConfig(
         }
         weights = Map.copyOf(w);
         partners = List.copyOf(partners);
+        if (maxUnprovenHandshakes < 1) {
+            throw new IllegalArgumentException("max-unproven-handshakes must be at least 1, got " + maxUnprovenHandshakes);
+        }
         Objects.requireNonNull(idleThreadTimeout, "idle-thread-timeout");
         if (idleThreadTimeout.toMillis() < 1) {
             throw new IllegalArgumentException("idle-thread-timeout must be at least 1 ms, got " + idleThreadTimeout);
@@ -100,6 +111,11 @@ public record ListenerConfig(
     /** The default partner reserve for a total cap: a quarter of it, at most 256. */
     public static int defaultPartnerReserve(int maxHandshakesTotal) {
         return Math.min(256, maxHandshakesTotal / 4);
+    }
+
+    /** The default max-unproven-handshakes: 32 per core, at least 64. */
+    public static int defaultMaxUnprovenHandshakes() {
+        return Math.max(64, 32 * Runtime.getRuntime().availableProcessors());
     }
 
     /** True if {@code source} lies in one of the configured partner ranges. */
@@ -135,6 +151,8 @@ public record ListenerConfig(
         b.partnerWindow = partnerWindow;
         b.partnerReserve = partnerReserve;
         b.idleThreadTimeout = idleThreadTimeout;
+        b.maxUnprovenHandshakes = maxUnprovenHandshakes;
+        b.proxyProtocol = proxyProtocol;
         return b;
     }
 
@@ -151,6 +169,8 @@ public record ListenerConfig(
         private Duration partnerWindow = Duration.ofHours(1);
         private int partnerReserve = -1;
         private Duration idleThreadTimeout = Duration.ofSeconds(30);
+        private int maxUnprovenHandshakes = defaultMaxUnprovenHandshakes();
+        private ProxyProtocolSettings proxyProtocol = ProxyProtocolSettings.OFF;
 
         public Builder bind(InetSocketAddress v) {
             bind = v;
@@ -208,15 +228,26 @@ public record ListenerConfig(
             return this;
         }
 
+        public Builder maxUnprovenHandshakes(int v) {
+            maxUnprovenHandshakes = v;
+            return this;
+        }
+
         public Builder idleThreadTimeout(Duration v) {
             idleThreadTimeout = v;
+            return this;
+        }
+
+        public Builder proxyProtocol(ProxyProtocolSettings v) {
+            proxyProtocol = v;
             return this;
         }
 
         public ListenerConfig build() {
             return new ListenerConfig(bind, backlog, handshakeTimeout, maxHandshakesPerSource, maxHandshakesTotal,
                     handshakeThreads, weights, refusalLogInterval, partners, partnerWindow,
-                    partnerReserve < 0 ? defaultPartnerReserve(maxHandshakesTotal) : partnerReserve, idleThreadTimeout);
+                    partnerReserve < 0 ? defaultPartnerReserve(maxHandshakesTotal) : partnerReserve, idleThreadTimeout,
+                    maxUnprovenHandshakes, proxyProtocol);
         }
     }
 }

@@ -32,14 +32,31 @@ final class SourceAdmission {
     private final ConcurrentHashMap<SourceKey, Counts> perSource = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
     private final AtomicInteger startedTotal = new AtomicInteger();
+    private final AtomicInteger unprovenStarted = new AtomicInteger();
     private final int maxPerSource;
     private final int maxTotal;
     private final int partnerReserve;
+    private final int maxUnprovenStarted;
 
     SourceAdmission(int maxPerSource, int maxTotal, int partnerReserve) {
+        this(maxPerSource, maxTotal, partnerReserve, Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param maxUnprovenStarted handshakes of sources that are not known partners past the gate at
+     *                           once, all sources together: bounds the CPU a flood of complete
+     *                           ClientHellos from many sources can take from partners
+     */
+    SourceAdmission(int maxPerSource, int maxTotal, int partnerReserve, int maxUnprovenStarted) {
         this.maxPerSource = maxPerSource;
         this.maxTotal = maxTotal;
         this.partnerReserve = partnerReserve;
+        this.maxUnprovenStarted = maxUnprovenStarted;
+    }
+
+    /** True if no handshake of a source that is not a partner may start now (a cheap pre-check). */
+    boolean unprovenFull() {
+        return unprovenStarted.get() >= maxUnprovenStarted;
     }
 
     /** At accept (or once a preamble named the real source): a place among the held connections. */
@@ -73,8 +90,9 @@ final class SourceAdmission {
      */
     boolean tryStart(Visit v, IntSupplier allowed) {
         boolean[] ok = {false};
+        boolean unproven = !v.partner;
         perSource.computeIfPresent(v.key, (k, c) -> {
-            if (c.started < allowed.getAsInt()) {
+            if (c.started < allowed.getAsInt() && (!unproven || takeUnproven())) {
                 c.started++;
                 ok[0] = true;
             }
@@ -82,6 +100,7 @@ final class SourceAdmission {
         });
         if (ok[0]) {
             v.started = true;
+            v.startedUnproven = unproven;
             startedTotal.incrementAndGet();
         }
         return ok[0];
@@ -93,8 +112,12 @@ final class SourceAdmission {
             return;
         }
         boolean started = v.started;
+        if (started && v.startedUnproven) {
+            unprovenStarted.decrementAndGet();
+        }
         v.held = false;
         v.started = false;
+        v.startedUnproven = false;
         perSource.computeIfPresent(v.key, (k, c) -> {
             c.held--;
             if (started) {
@@ -106,6 +129,15 @@ final class SourceAdmission {
             startedTotal.decrementAndGet();
         }
         total.decrementAndGet();
+    }
+
+    private boolean takeUnproven() {
+        for (int n = unprovenStarted.get(); n < maxUnprovenStarted; n = unprovenStarted.get()) {
+            if (unprovenStarted.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Connections held (parked at the gate or handshaking). */

@@ -111,6 +111,8 @@ public final class TlsListener implements AutoCloseable {
     private final LongAdder refusalsSinceLog = new LongAdder();
     private volatile InetAddress latestRefused;
     private volatile HandshakeObserver.Refusal latestRefusal;
+    private final ProxyProtocolSettings proxy;
+    private final ProxyStageHandler proxyStage;
 
     private TlsListener(Builder b) {
         this.tls = Objects.requireNonNull(b.tls, "tls");
@@ -125,12 +127,14 @@ public final class TlsListener implements AutoCloseable {
                 ? Executors.newCachedThreadPool(threads("tlsjail-app-"))
                 : b.applicationExecutor;
         this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal(),
-                config.partnerReserve());
+                config.partnerReserve(), config.maxUnprovenHandshakes());
         // bounded: under an address spray only sources that completed a handshake are remembered
         this.proven = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
                 .expireAfterWrite(config.partnerWindow()).build();
         this.uncountedFlights = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
                 .expireAfterWrite(engine.config().findTime()).build();
+        this.proxy = config.proxyProtocol();
+        this.proxyStage = new ProxyStageHandler();
     }
 
     public static Builder builder(ServerTls tls, BanEngine engine, ConnectionHandler handler) {
@@ -170,7 +174,7 @@ public final class TlsListener implements AutoCloseable {
             public void onFirstFlight(SocketChannel ch, Visit visit, byte[] firstBytes, FirstFlightGate.Exit exit) {
                 afterFirstFlight(ch, visit, firstBytes, exit);
             }
-        }, threads("tlsjail-first-flight-"));
+        }, threads("tlsjail-first-flight-"), proxy, proxyStage);
         running = true;
         acceptThread = threads("tlsjail-accept-").newThread(this::acceptLoop);
         acceptThread.start();
@@ -199,6 +203,11 @@ public final class TlsListener implements AutoCloseable {
         return new ListenerStats(accepted.sum(), refusedBanned.sum(), refusedOverLimit.sum(), succeeded.sum(),
                 failed.sum(), admission.inProgress(), admission.started(), gate == null ? 0 : gate.waiting(),
                 waitedOut.sum(), serverTimeouts.sum());
+    }
+
+    /** Counters of the PROXY header stage (all zero when {@code listen.proxy-protocol} is none). */
+    public ProxyHeaderStats proxyHeaderStats() {
+        return proxyStage.stats();
     }
 
     /** Stops accepting, closes every open connection (handshaking or handed over) and stops all threads. */
@@ -262,7 +271,14 @@ public final class TlsListener implements AutoCloseable {
             }
             accepted.increment();
             Socket s = ch.socket();
+            if (proxy.enabled()) {
+                // behind a balancer the client is known only from the header: the ban check and
+                // the admission below run on the gate's thread once it is in (ProxyStageHandler)
+                proxyStage.accepted(ch);
+                continue;
+            }
             InetAddress source = s.getInetAddress();
+            // the ban check before any object of ours exists: a refused connection allocates nothing
             long epoch = engine.banEpoch(); // before the check: a ban made after it moves the epoch
             if (engine.isBanned(source)) {
                 refuse(s, source, HandshakeObserver.Refusal.BANNED);
@@ -270,15 +286,108 @@ public final class TlsListener implements AutoCloseable {
             }
             Visit visit = new Visit(source, System.nanoTime());
             visit.banEpoch = epoch;
-            identify(visit);
-            SourceAdmission.Verdict v = admission.tryHold(visit);
-            if (v != SourceAdmission.Verdict.ADMITTED) {
-                refuse(s, source, v == SourceAdmission.Verdict.SOURCE_LIMIT
-                        ? HandshakeObserver.Refusal.SOURCE_LIMIT : HandshakeObserver.Refusal.TOTAL_LIMIT);
-                continue;
+            if (holds(s, visit)) {
+                gate.admit(ch, visit);
             }
-            open.add(s);
-            gate.admit(ch, visit);
+        }
+    }
+
+    /**
+     * The hold on a place (per ban unit and in total), for a visit whose source was just checked
+     * against the bans (and its {@code banEpoch} set before that check); a refused connection is reset.
+     */
+    private boolean holds(Socket s, Visit visit) {
+        InetAddress source = visit.source;
+        identify(visit);
+        SourceAdmission.Verdict v = admission.tryHold(visit);
+        if (v != SourceAdmission.Verdict.ADMITTED) {
+            refuse(s, source, v == SourceAdmission.Verdict.SOURCE_LIMIT
+                    ? HandshakeObserver.Refusal.SOURCE_LIMIT : HandshakeObserver.Refusal.TOTAL_LIMIT);
+            return false;
+        }
+        open.add(s);
+        return true;
+    }
+
+    /** The client's address: the one a balancer's header named, else the TCP peer's. */
+    private static InetSocketAddress remoteOf(Socket s, Visit visit) {
+        return visit.remote != null ? visit.remote : (InetSocketAddress) s.getRemoteSocketAddress();
+    }
+
+    /**
+     * The PROXY header stage ({@code listen.proxy-protocol}): only trusted balancers get in, each
+     * connection's header gives the client's address, and from then on that address is the
+     * visit's source for everything (ban check, admission, counting, logs, the handler). Header
+     * trouble is the balancer's or an unknown client's: it closes the connection and counts
+     * against nobody.
+     */
+    private final class ProxyStageHandler implements FirstFlightGate.ProxyStage {
+        private final AtomicInteger awaitingHeader = new AtomicInteger();
+        private final LongAdder untrusted = new LongAdder();
+        private final LongAdder headerFailures = new LongAdder();
+        private final LogThrottle failureLog = new LogThrottle(clock, config.refusalLogInterval());
+
+        /** On the accept thread: a peer that is not a trusted balancer is reset, counted against nobody. */
+        void accepted(SocketChannel ch) {
+            Socket s = ch.socket();
+            InetAddress peer = s.getInetAddress();
+            if (!proxy.trusts(peer)) {
+                untrusted.increment();
+                refuse(s, peer, HandshakeObserver.Refusal.UNTRUSTED_PROXY);
+                return;
+            }
+            // parked headers cost a descriptor each: bounded like handshakes
+            if (awaitingHeader.incrementAndGet() > config.maxHandshakesTotal()) {
+                awaitingHeader.decrementAndGet();
+                refuse(s, peer, HandshakeObserver.Refusal.TOTAL_LIMIT);
+                return;
+            }
+            Visit visit = new Visit(peer, System.nanoTime());
+            visit.remote = (InetSocketAddress) s.getRemoteSocketAddress();
+            gate.admitBehindProxy(ch, visit);
+        }
+
+        @Override
+        public boolean onHeader(SocketChannel ch, Visit visit, ProxyHeader header) {
+            awaitingHeader.decrementAndGet();
+            if (!header.isLocal()) {
+                // LOCAL (a health check) and address-less headers keep the connection's own endpoints
+                visit.remote = header.source();
+                visit.source = header.source().getAddress();
+            }
+            visit.banEpoch = engine.banEpoch(); // before the check, as at accept
+            if (engine.isBanned(visit.source)) {
+                refuse(ch.socket(), visit.source, HandshakeObserver.Refusal.BANNED);
+                return false;
+            }
+            return holds(ch.socket(), visit);
+        }
+
+        @Override
+        public void onHeaderFailure(SocketChannel ch, Visit visit, String reason, String detail) {
+            awaitingHeader.decrementAndGet();
+            headerFailures.increment();
+            for (HandshakeObserver o : observers) {
+                try {
+                    o.onProxyHeaderFailure(visit.source, reason);
+                } catch (RuntimeException e) {
+                    LOG.warn("observer {} failed", o, e);
+                }
+            }
+            long n = failureLog.count();
+            if (n > 0) {
+                LOG.info("closed {} connection(s) with a bad PROXY header since last report; latest from {}: {} ({})",
+                        n, Addresses.format(visit.source), reason, LogThrottle.printable(detail));
+            }
+        }
+
+        /** True for a source that is one of the balancers: never counted, never banned. */
+        boolean isBalancer(InetAddress source) {
+            return proxy.enabled() && proxy.trusts(source);
+        }
+
+        ProxyHeaderStats stats() {
+            return new ProxyHeaderStats(untrusted.sum(), headerFailures.sum(), awaitingHeader.get());
         }
     }
 
@@ -311,6 +420,9 @@ public final class TlsListener implements AutoCloseable {
             int perSource = config.maxHandshakesPerSource();
             return admission.tryStart(v, () -> perSource);
         }
+        if (admission.unprovenFull()) {
+            return false; // cheap: thousands may be waiting when a slot frees
+        }
         return admission.tryStart(v, () -> engine.config().maxRetry() - engine.failures(v.source)
                 - uncounted(v.key));
     }
@@ -337,8 +449,7 @@ public final class TlsListener implements AutoCloseable {
                 return;
             }
             try {
-                failed(source, FailureClassifier.failure((InetSocketAddress) s.getRemoteSocketAddress(), settled,
-                        clock.instant()));
+                failed(source, FailureClassifier.failure(remoteOf(s, visit), settled, clock.instant()));
             } finally {
                 release(s, visit);
                 closeQuietly(s);
@@ -396,7 +507,7 @@ public final class TlsListener implements AutoCloseable {
         // counted before the reset goes out: whoever sees the reset must find it in stats()
         if (why == HandshakeObserver.Refusal.BANNED) {
             refusedBanned.increment();
-        } else {
+        } else if (why != HandshakeObserver.Refusal.UNTRUSTED_PROXY) {
             refusedOverLimit.increment();
         }
         closeQuietly(s);
@@ -442,7 +553,7 @@ public final class TlsListener implements AutoCloseable {
      * Runs on a handshake thread, only for connections whose whole first record is in and looks
      * like TLS (see settledAtTheGate). Two clocks: the client has handshake-timeout of its own
      * waiting (time the server spent blocked on the client's bytes, at the gate and here); the
-     * watchdog ends a handshake that took longer than that by a quarter in wall time, which only
+     * watchdog ends a handshake that took twice that in wall time, which only
      * happens when the server was the slow side: that timeout is not the client's failure.
      */
     private void handshake(Socket raw, Visit visit, byte[] first) {
@@ -455,10 +566,10 @@ public final class TlsListener implements AutoCloseable {
             refuse(raw, source, HandshakeObserver.Refusal.BANNED);
             return;
         }
-        InetSocketAddress remote = (InetSocketAddress) raw.getRemoteSocketAddress();
+        InetSocketAddress remote = remoteOf(raw, visit);
         ServerTls current = tls;
         Attempt attempt = new Attempt();
-        long timeoutMs = config.handshakeTimeout().toMillis() + config.handshakeTimeout().toMillis() / 4;
+        long timeoutMs = 2 * config.handshakeTimeout().toMillis();
         ScheduledFuture<?> timer;
         try {
             timer = watchdog.schedule(() -> {
@@ -593,6 +704,11 @@ public final class TlsListener implements AutoCloseable {
 
     private void failed(InetAddress source, HandshakeFailure f) {
         failed.increment();
+        if (proxyStage.isBalancer(source)) {
+            // a balancer's own connection (a health check): its failures are nobody's
+            LOG.debug("handshake of the balancer's own connection from {} failed: {}", f.remote(), f.reason());
+            return;
+        }
         int weight = config.weight(f.kind());
         FailureOutcome outcome = weight == 0 ? FailureOutcome.IGNORED : engine.recordFailure(source, weight, f.reason());
         for (HandshakeObserver o : observers) {

@@ -1,6 +1,7 @@
 package org.tlsjail.listener;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import org.tlsjail.banengine.SourceKey;
 
 /**
@@ -13,6 +14,8 @@ import org.tlsjail.banengine.SourceKey;
 final class Visit {
     final long acceptedAtNanos;
     InetAddress source;
+    /** The client's address and port when a balancer's PROXY header named them, else null (the TCP peer). */
+    InetSocketAddress remote;
     SourceKey key;
     boolean partner;
     /** Holds a place in the per-source and total counts (parked or handshaking). */
@@ -24,6 +27,8 @@ final class Visit {
      * the same no ban was made since, and the check need not run again.
      */
     long banEpoch;
+    /** Started as a source that is not a known partner (counts against max-unproven-handshakes). */
+    boolean startedUnproven;
     /** Nanoseconds the connection spent waiting for the client's ClientHello bytes at the gate. */
     long clientWaitNanos;
 

@@ -30,6 +30,7 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     private final Counter refused;
     private final Counter bans;
     private final Counter unbans;
+    private final Counter proxyHeaderFailures;
     /** One label child per refusal reason / unban cause, resolved once: a refusal allocates nothing. */
     private final CounterDataPoint[] refusedBy;
     private final CounterDataPoint[] unbansBy;
@@ -43,8 +44,13 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
         handshakes = Counter.builder().name("tlsjail_handshakes").help("TLS handshakes by outcome (ok, failed) and failure reason")
                 .labelNames("outcome", "reason").register(registry);
         refused = Counter.builder().name("tlsjail_refused_connections")
-                .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit)")
+                .help("Connections reset before any TLS work, by reason (banned, source-limit, total-limit,"
+                        + " server-busy, untrusted-proxy)")
                 .labelNames("reason").withoutExemplars().register(registry);
+        proxyHeaderFailures = Counter.builder().name("tlsjail_proxy_header_failures")
+                .help("Connections from a trusted balancer closed for their PROXY header, by reason (missing,"
+                        + " truncated, malformed, timeout, reset); counted against nobody")
+                .labelNames("reason").register(registry);
         bans = Counter.builder().name("tlsjail_bans").help("Bans made (automatic and manual)").register(registry);
         unbans = Counter.builder().name("tlsjail_unbans").help("Bans ended, by cause (expired, manual, dropped)")
                 .labelNames("cause").withoutExemplars().register(registry);
@@ -146,6 +152,11 @@ public final class DaemonMetrics implements HandshakeObserver, BanListener, Auto
     @Override
     public void onRefused(InetAddress source, Refusal refusal) {
         refusedBy[refusal.ordinal()].inc();
+    }
+
+    @Override
+    public void onProxyHeaderFailure(InetAddress balancer, String reason) {
+        proxyHeaderFailures.labelValues(reason).inc();
     }
 
     @Override

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * early leaked descriptors. Here no client can hold anything but its own socket and a small buffer:
  * the request head must arrive within {@link Limits#requestTimeout()}, a connection silent for
  * {@link Limits#idleTimeout()} is closed, at most {@link Limits#maxConnections()} are open (the
- * oldest is closed for a new one), and the answer must be taken within the request timeout too.
+ * one silent longest is closed for a new one), and the answer must be taken within the request timeout too.
  */
 public final class MetricsHttpServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsHttpServer.class);
@@ -37,7 +37,7 @@ public final class MetricsHttpServer implements AutoCloseable {
     /**
      * @param requestTimeout  from accept until the request head is complete, and again for the answer
      * @param idleTimeout     longest silence while a request head is being read
-     * @param maxConnections  open connections at most; the oldest is closed to admit a new one
+     * @param maxConnections  open connections at most; the one silent longest is closed to admit a new one
      * @param maxRequestBytes size of a request head at most (answered 431 beyond)
      */
     public record Limits(Duration requestTimeout, Duration idleTimeout, int maxConnections, int maxRequestBytes) {
@@ -59,9 +59,13 @@ public final class MetricsHttpServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Selector selector;
     private final Thread thread;
-    /** Open connections, oldest first (selector thread only). */
+    /** Open connections (selector thread only). */
     private final LinkedHashMap<SocketChannel, Conn> conns = new LinkedHashMap<>();
     private volatile boolean closed;
+    private SelectionKey acceptKey;      // selector thread only
+    private long acceptPausedUntil;      // selector thread only; 0 = accepting
+    private boolean acceptFailureLogged; // selector thread only
+    private static final long ACCEPT_PAUSE_NANOS = 100_000_000L;
 
     /** One connection: reading its request head, then writing the answer. */
     private static final class Conn {
@@ -70,10 +74,12 @@ public final class MetricsHttpServer implements AutoCloseable {
         ByteBuffer out;
         long deadline;
         long idleDeadline;
+        long lastActivity;
 
-        Conn(SelectionKey key, int size, long deadline, long idleDeadline) {
+        Conn(SelectionKey key, int size, long now, long deadline, long idleDeadline) {
             this.key = key;
             this.in = ByteBuffer.allocate(size);
+            this.lastActivity = now;
             this.deadline = deadline;
             this.idleDeadline = idleDeadline;
         }
@@ -138,6 +144,10 @@ public final class MetricsHttpServer implements AutoCloseable {
             while (!closed) {
                 selector.select(MAX_TICK_MILLIS);
                 long now = System.nanoTime();
+                if (acceptPausedUntil != 0 && now - acceptPausedUntil >= 0) {
+                    acceptPausedUntil = 0;
+                    acceptKey.interestOps(SelectionKey.OP_ACCEPT);
+                }
                 Iterator<SelectionKey> it = selector.selectedKeys().iterator();
                 while (it.hasNext()) {
                     SelectionKey k = it.next();
@@ -146,6 +156,7 @@ public final class MetricsHttpServer implements AutoCloseable {
                         continue;
                     }
                     if (k.isAcceptable()) {
+                        acceptKey = k;
                         accept(now);
                     } else {
                         SocketChannel ch = (SocketChannel) k.channel();
@@ -175,28 +186,68 @@ public final class MetricsHttpServer implements AutoCloseable {
         }
     }
 
-    private void accept(long now) throws IOException {
+    private void accept(long now) {
         SocketChannel ch;
-        while ((ch = server.accept()) != null) {
+        while ((ch = acceptOne(now)) != null) {
             if (conns.size() >= limits.maxConnections()) {
-                // the oldest is the one most likely stalling; a scraper's request takes milliseconds
-                Iterator<SocketChannel> oldest = conns.keySet().iterator();
-                closeQuietly(oldest.next());
-                synchronized (conns) {
-                    oldest.remove();
-                }
+                evictLongestSilent();
             }
+            Conn c;
             try {
                 ch.configureBlocking(false);
                 SelectionKey key = ch.register(selector, SelectionKey.OP_READ);
-                Conn c = new Conn(key, limits.maxRequestBytes(), now + limits.requestTimeout().toNanos(),
+                c = new Conn(key, limits.maxRequestBytes(), now, now + limits.requestTimeout().toNanos(),
                         now + limits.idleTimeout().toNanos());
                 synchronized (conns) {
                     conns.put(ch, c);
                 }
             } catch (IOException e) {
                 closeQuietly(ch);
+                continue;
             }
+            // read at once: a scraper whose request is already here is answered now, and a client that
+            // already closed is gone now, so in a burst only connections really stalling count to the bound
+            serve(ch, c, now);
+        }
+    }
+
+    /**
+     * Closes the connection that has been silent longest: a stalling client rather than a scraper,
+     * whose request follows its connect at once (and one already sent is answered on accept).
+     */
+    private void evictLongestSilent() {
+        SocketChannel victim = null;
+        long oldest = 0;
+        for (java.util.Map.Entry<SocketChannel, Conn> e : conns.entrySet()) {
+            if (victim == null || e.getValue().lastActivity - oldest < 0) {
+                victim = e.getKey();
+                oldest = e.getValue().lastActivity;
+            }
+        }
+        if (victim != null) {
+            drop(victim);
+        }
+    }
+
+    /**
+     * One accept; on failure (out of descriptors: the TLS listener shares the process's limit)
+     * accepting pauses for 100 ms instead of spinning on a listening socket that stays readable,
+     * and the endpoint keeps serving the connections it has.
+     */
+    private SocketChannel acceptOne(long now) {
+        try {
+            return server.accept();
+        } catch (IOException e) {
+            if (!acceptFailureLogged) {
+                acceptFailureLogged = true;
+                LOG.warn("metrics endpoint cannot accept: {} (retrying every 100 ms; reported once)", e.toString());
+            }
+            acceptKey.interestOps(0);
+            acceptPausedUntil = now + ACCEPT_PAUSE_NANOS;
+            if (acceptPausedUntil == 0) {
+                acceptPausedUntil = 1;
+            }
+            return null;
         }
     }
 
@@ -209,6 +260,7 @@ public final class MetricsHttpServer implements AutoCloseable {
                     return;
                 }
                 c.idleDeadline = now + limits.idleTimeout().toNanos();
+                c.lastActivity = now;
                 byte[] answer = answerIfComplete(c.in);
                 if (answer == null) {
                     return;

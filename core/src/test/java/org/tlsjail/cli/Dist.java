@@ -88,8 +88,7 @@ final class Dist {
             if (Files.exists(portFile)) {
                 String s = Files.readString(portFile).strip();
                 if (!s.isEmpty()) {
-                    // the welcome text is printed right after the port file is written
-                    Thread.sleep(200);
+                    // the daemon writes the port file last, after its welcome text
                     return new Daemon(p, out, err, stateDir, Integer.parseInt(s));
                 }
             }

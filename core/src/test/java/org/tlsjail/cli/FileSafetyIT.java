@@ -27,10 +27,7 @@ class FileSafetyIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        OtherUser.assumeAvailable();
-        OtherUser.letIn(List.of(work));
-        victims = Files.createDirectory(work.resolve("victims"));
-        OtherUser.letIn(List.of(victims));
+        victims = OtherUser.arena(work);
     }
 
     private Path config(String yaml) throws Exception {

@@ -241,6 +241,37 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void partnersAndRelayLimits() throws Exception {
+        TlsjailConfig c = load("listen: {partners: [192.0.2.0/24, \"2001:db8:1::/48\", 198.51.100.7], partner-window: 2h,"
+                + " partner-reserve: 100}\nforward: {to: \"127.0.0.1:9\", max-relays: 50, max-relays-per-source: 5}\n");
+        assertThat(c.listen().partners()).extracting(Object::toString)
+                .containsExactly("192.0.2.0/24", "2001:db8:1::/48", "198.51.100.7");
+        assertThat(c.listen().partnerWindow()).isEqualTo(java.time.Duration.ofHours(2));
+        assertThat(c.listen().partnerReserve()).isEqualTo(100);
+        assertThat(c.forward().maxRelays()).isEqualTo(50);
+        assertThat(c.forward().maxRelaysPerSource()).isEqualTo(5);
+        Path shown = dir.resolve("shown.yaml");
+        Files.writeString(shown, ConfigYaml.render(c));
+        TlsjailConfig again = new ConfigLoader(dir).load(shown, null);
+        assertThat(again.listen().partners()).isEqualTo(c.listen().partners());
+        assertThat(again.listen().partnerWindow()).isEqualTo(c.listen().partnerWindow());
+        assertThat(again.listen().partnerReserve()).isEqualTo(c.listen().partnerReserve());
+        assertThat(again.forward()).isEqualTo(c.forward());
+
+        TlsjailConfig d = load("forward: {to: \"127.0.0.1:9\"}\n");
+        assertThat(d.listen().partnerReserve()).isEqualTo(256);
+        assertThat(d.forward().maxRelays()).isEqualTo(ForwardSection.defaultMaxRelays());
+        assertThat(d.forward().maxRelaysPerSource()).isEqualTo(64);
+
+        assertThat(error("listen: {partners: [not-an-address]}\n").getMessage()).contains("listen.partners")
+                .contains("not an address or CIDR");
+        assertThat(error("listen: {max-handshakes-total: 100, partner-reserve: 100}\n").getMessage())
+                .contains("listen.partner-reserve").contains("below listen.max-handshakes-total");
+        assertThat(error("forward: {to: \"h:1\", max-relays: 4, max-relays-per-source: 5}\n").getMessage())
+                .contains("forward.max-relays-per-source").contains("at most forward.max-relays");
+    }
+
+    @Test
     void tlsPolicyDefaultsAreMozillaIntermediateAndWideningIsExplicit() throws Exception {
         TlsjailConfig c = load("listen: {port: 0}\n");
         assertThat(c.tls().cipherSuites()).isEqualTo(org.tlsjail.tls.TlsPolicy.DEFAULT_CIPHER_SUITES)

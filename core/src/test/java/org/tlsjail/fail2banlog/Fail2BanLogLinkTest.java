@@ -10,7 +10,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,10 +30,7 @@ class Fail2BanLogLinkTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        OtherUser.assumeAvailable();
-        OtherUser.letIn(List.of(root));
-        victims = Files.createDirectory(root.resolve("victims"));
-        OtherUser.letIn(List.of(victims));
+        victims = OtherUser.arena(root);
     }
 
     private Fail2BanLog open(Path file) throws Exception {

@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,10 +21,7 @@ class FileSafetyTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        OtherUser.assumeAvailable();
-        OtherUser.letIn(List.of(root));
-        victims = Files.createDirectory(root.resolve("victims"));
-        OtherUser.letIn(List.of(victims));
+        victims = OtherUser.arena(root);
     }
 
     private Path dir(String name, String mode) throws Exception {
@@ -82,6 +78,16 @@ class FileSafetyTest {
                 .hasMessageContaining("has 2 hard links");
         shadow.assertUntouched();
         passwd.assertUntouched();
+        // a socket of the other user's in place of the control socket: neither taken for tlsjail's nor removed
+        try (jnr.unixsocket.UnixServerSocketChannel sock = jnr.unixsocket.UnixServerSocketChannel.open()) {
+            sock.socket().bind(new jnr.unixsocket.UnixSocketAddress(shared.resolve("control.sock").toFile()));
+        }
+        Files.setAttribute(shared.resolve("control.sock"), "unix:uid", OtherUser.UID, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        assertThatThrownBy(() -> files.checkOwnedIfPresent(shared.resolve("control.sock"), "control.socket"))
+                .hasMessageContaining("control.socket: " + shared.resolve("control.sock") + " is owned by uid 65534");
+        assertThatThrownBy(() -> files.checkOwnedIfPresent(shared.resolve("fail2ban.log"), "control.socket"))
+                .hasMessageContaining("is a symbolic link");
+        files.checkOwnedIfPresent(shared.resolve("absent.sock"), "control.socket");
 
         // our own new file: created exclusively, with exactly the mode asked for (umask or not)
         FileSafety.Appender a = files.openForAppend(shared.resolve("own.log"), FileSafetyTestModes.RW_R, "fail2ban-log.path");

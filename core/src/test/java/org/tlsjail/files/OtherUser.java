@@ -68,6 +68,18 @@ public final class OtherUser {
         }
     }
 
+    /**
+     * Skips unless available ({@link #assumeAvailable}), opens the test's temp dir {@code root} to
+     * uid 65534 and returns a root-owned directory (0755) for the victims, inside it.
+     */
+    public static Path arena(Path root) throws IOException {
+        assumeAvailable();
+        letIn(List.of(root));
+        Path victims = Files.createDirectory(root.resolve("victims"));
+        letIn(List.of(victims));
+        return victims;
+    }
+
     /** Makes {@code dirs} reachable by uid 65534 (0755), as the test's temp root is 0700. */
     public static void letIn(List<Path> dirs) throws IOException {
         for (Path d : dirs) {

@@ -87,4 +87,23 @@ class SourceAdmissionTest {
         assertThat(a.tryStart(v[3], () -> maxRetry - failures.get())).isFalse();
         assertThat(a.started()).isZero();
     }
+
+    @Test
+    void sourcesThatAreNotPartnersShareACapOnStartedHandshakesPartnersDoNot() throws Exception {
+        SourceAdmission a = new SourceAdmission(8, 100, 0, 2);
+        Visit x = visit("192.0.2.1", 64, false);
+        Visit y = visit("192.0.2.2", 64, false);
+        Visit z = visit("192.0.2.3", 64, false);
+        Visit p = visit("192.0.2.9", 64, true);
+        for (Visit v : new Visit[] {x, y, z, p}) {
+            assertThat(a.tryHold(v)).isEqualTo(SourceAdmission.Verdict.ADMITTED);
+        }
+        assertThat(a.tryStart(x, () -> 3)).isTrue();
+        assertThat(a.tryStart(y, () -> 3)).isTrue();
+        assertThat(a.unprovenFull()).isTrue();
+        assertThat(a.tryStart(z, () -> 3)).isFalse();
+        assertThat(a.tryStart(p, () -> 8)).as("a partner is not held by the others' cap").isTrue();
+        a.release(x);
+        assertThat(a.tryStart(z, () -> 3)).isTrue();
+    }
 }

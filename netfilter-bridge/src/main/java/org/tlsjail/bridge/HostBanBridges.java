@@ -14,6 +14,8 @@ import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.bridge.fail2ban.Fail2BanBridge;
 import org.tlsjail.bridge.fail2ban.Fail2BanBridgeConfig;
 import org.tlsjail.bridge.fail2ban.Fail2BanMode;
+import org.tlsjail.bridge.haproxy.HaproxyBridge;
+import org.tlsjail.bridge.haproxy.HaproxyBridgeConfig;
 import org.tlsjail.bridge.nftables.NftAction;
 import org.tlsjail.bridge.nftables.NftablesBridge;
 import org.tlsjail.bridge.nftables.NftablesBridgeConfig;
@@ -29,6 +31,8 @@ public final class HostBanBridges {
             "retry-min", "retry-max", "max-pending", "reconcile-interval");
     private static final Set<String> NFTABLES_KEYS = Set.of("enabled", "nft", "table", "port", "action",
             "keep-on-stop", "timeout", "max-pending", "reconcile-interval");
+    private static final Set<String> HAPROXY_KEYS = Set.of("enabled", "socket", "address", "acl", "timeout",
+            "retry-min", "retry-max", "max-pending", "reconcile-interval");
 
     private HostBanBridges() {
     }
@@ -48,8 +52,8 @@ public final class HostBanBridges {
         }
         Map<?, ?> bridge = map(bridgeSection, "bridge");
         for (Object k : bridge.keySet()) {
-            if (!"fail2ban".equals(k) && !"nftables".equals(k)) {
-                throw new IllegalArgumentException("bridge." + k + ": unknown option (expected fail2ban or nftables)");
+            if (!"fail2ban".equals(k) && !"nftables".equals(k) && !"haproxy".equals(k)) {
+                throw new IllegalArgumentException("bridge." + k + ": unknown option (expected fail2ban, nftables or haproxy)");
             }
         }
         // A disabled section is validated all the same: a mistake must show when it is made,
@@ -70,7 +74,60 @@ public final class HostBanBridges {
                 out.add(new NftablesBridge(c, engine::banned, clock));
             }
         }
+        if (bridge.get("haproxy") != null) {
+            Map<?, ?> h = section(bridge.get("haproxy"), "bridge.haproxy", HAPROXY_KEYS);
+            boolean enabled = bool(h, "enabled", "bridge.haproxy", false);
+            HaproxyBridgeConfig c = haproxy(h);
+            if (enabled) {
+                out.add(new HaproxyBridge(c, engine::banned, clock));
+            }
+        }
         return out;
+    }
+
+    static HaproxyBridgeConfig haproxy(Map<?, ?> h) {
+        String p = "bridge.haproxy";
+        HaproxyBridgeConfig c = HaproxyBridgeConfig.defaults();
+        if (h.get("acl") != null) {
+            c = c.withAcl(string(h, "acl", p));
+        }
+        if (h.get("socket") != null && h.get("address") != null) {
+            throw new IllegalArgumentException("bridge.haproxy.address: set either bridge.haproxy.socket (unix) or"
+                    + " bridge.haproxy.address (TCP, loopback), not both");
+        }
+        if (h.get("socket") != null) {
+            c = c.withSocket(Path.of(string(h, "socket", p)));
+        }
+        if (h.get("address") != null) {
+            String a = string(h, "address", p);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\[?([0-9A-Fa-f:.]+)\\]?:([0-9]{1,5})").matcher(a);
+            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+                throw new IllegalArgumentException("bridge.haproxy.address: expected a loopback IP:PORT such as"
+                        + " 127.0.0.1:9999, got '" + a + "'");
+            }
+            java.net.InetAddress ip;
+            try {
+                ip = org.tlsjail.banengine.Addresses.parseLiteral(m.group(1));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("bridge.haproxy.address: '" + a + "' is not IP:PORT (host names"
+                        + " are not resolved)", e);
+            }
+            c = c.withAddress(new java.net.InetSocketAddress(ip, Integer.parseInt(m.group(2))));
+        }
+        if (h.get("timeout") != null) {
+            c = c.withTimeout(duration(h, "timeout", p));
+        }
+        if (h.get("retry-min") != null || h.get("retry-max") != null) {
+            c = c.withRetry(h.get("retry-min") == null ? c.retryMin() : duration(h, "retry-min", p),
+                    h.get("retry-max") == null ? c.retryMax() : duration(h, "retry-max", p));
+        }
+        if (h.get("max-pending") != null) {
+            c = c.withMaxPending(integer(h, "max-pending", p));
+        }
+        if (h.get("reconcile-interval") != null) {
+            c = c.withReconcileInterval(duration(h, "reconcile-interval", p));
+        }
+        return c;
     }
 
     static Fail2BanBridgeConfig fail2ban(Map<?, ?> f) {

@@ -58,7 +58,10 @@ record TlsjailServer(int maxRetry, LoopbackSources banned, Path fail2banLog) {
             }
         })
                 .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                        .backlog(ServerMain.BACKLOG).build())
+                        .backlog(ServerMain.BACKLOG)
+                        .handshakeTimeout(Duration.ofSeconds(Integer.getInteger("bench.timeoutSeconds", 10)))
+                        .idleThreadTimeout(Duration.ofSeconds(Integer.getInteger("bench.idleThreadSeconds", 30)))
+                        .build())
                 .observer(log)
                 .build()
                 .start();

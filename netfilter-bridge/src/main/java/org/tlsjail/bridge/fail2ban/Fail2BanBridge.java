@@ -10,18 +10,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.BanRecord;
-import org.tlsjail.bridge.BridgeHealth;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.BridgeStatus;
-import org.tlsjail.bridge.HostBanBridge;
-import org.tlsjail.bridge.PendingChanges;
+import org.tlsjail.bridge.QueuedBridge;
 
 /**
  * Mirrors tlsjail's bans into a running Fail2Ban server's jail over its unix socket
@@ -32,7 +28,7 @@ import org.tlsjail.bridge.PendingChanges;
  * queued and the thread retries with exponential backoff; after every (re)connect, and every
  * {@code reconcile-interval}, it makes sure each active tlsjail ban is in the jail (banip mode).
  */
-public final class Fail2BanBridge implements HostBanBridge {
+public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Change> {
     private static final Logger LOG = LoggerFactory.getLogger(Fail2BanBridge.class);
     private static final int BATCH = 256;
     /** Addresses per reconciling {@code banip} command. */
@@ -55,13 +51,7 @@ public final class Fail2BanBridge implements HostBanBridge {
 
     private final Fail2BanBridgeConfig config;
     private final Supplier<List<BanRecord>> activeBans;
-    private final PendingChanges<String, Change> pending;
-    private final BridgeHealth health;
-    private final CountDownLatch stopping = new CountDownLatch(1);
-    private final Object lifecycle = new Object();
-    private Thread thread;
     private Fail2BanConnection connection; // owned by the bridge thread once started
-    private volatile boolean reconcileRequested;
     /** Attempts of the change being sent that the server already has (bridge thread only). */
     private int attemptsSent;
 
@@ -72,10 +62,10 @@ public final class Fail2BanBridge implements HostBanBridge {
      * @param clock      time for status timestamps
      */
     public Fail2BanBridge(Fail2BanBridgeConfig config, Supplier<List<BanRecord>> activeBans, InstantSource clock) {
-        this.config = Objects.requireNonNull(config, "config");
+        super(Objects.requireNonNull(config, "config").maxPending(), clock, new Pacing(BATCH, config.retryMin(),
+                config.retryMax(), config.reconcileInterval(), config.timeout().plusSeconds(2)));
+        this.config = config;
         this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
-        this.pending = new PendingChanges<>(config.maxPending());
-        this.health = new BridgeHealth(Objects.requireNonNull(clock, "clock"));
     }
 
     public Fail2BanBridgeConfig config() {
@@ -85,39 +75,47 @@ public final class Fail2BanBridge implements HostBanBridge {
     // ---------------------------------------------------------------- lifecycle
 
     @Override
-    public void start() {
-        synchronized (lifecycle) {
-            if (thread != null) {
-                throw new IllegalStateException("Fail2Ban bridge already started");
-            }
-            Fail2BanConnection c;
-            try {
-                c = Fail2BanConnection.open(config.socket(), config.timeout());
-            } catch (IOException | RuntimeException e) {
-                throw new BridgeStartException("bridge.fail2ban.socket: cannot connect to Fail2Ban at "
-                        + config.socket() + ": " + describe(e) + " (is fail2ban-server running, and may this"
-                        + " user open its socket? It is root-only by default)", e);
-            }
-            try {
-                ping(c);
-                checkJail(c);
-            } catch (IOException e) {
-                c.close();
-                throw new BridgeStartException("bridge.fail2ban.socket: Fail2Ban at " + config.socket()
-                        + " did not answer: " + describe(e), e);
-            } catch (BridgeStartException e) {
-                c.close();
-                throw e;
-            }
-            connection = c;
-            health.connected(true);
-            reconcileRequested = config.mode() == Fail2BanMode.BANIP;
-            thread = new Thread(this::run, "tlsjail-bridge-fail2ban-" + config.jail());
-            thread.setDaemon(true);
-            thread.start();
-            LOG.info("Fail2Ban bridge started: jail {} at {}, mode {}", config.jail(), config.socket(),
-                    config.mode().yamlName());
+    protected String kind() {
+        return "Fail2Ban";
+    }
+
+    @Override
+    protected String threadName() {
+        return "fail2ban-" + config.jail();
+    }
+
+    @Override
+    protected boolean reconciles() {
+        return config.mode() == Fail2BanMode.BANIP;
+    }
+
+    @Override
+    protected void open() {
+        Fail2BanConnection c;
+        try {
+            c = Fail2BanConnection.open(config.socket(), config.timeout());
+        } catch (IOException | RuntimeException e) {
+            throw new BridgeStartException("bridge.fail2ban.socket: cannot connect to Fail2Ban at "
+                    + config.socket() + ": " + describe(e) + " (is fail2ban-server running, and may this"
+                    + " user open its socket? It is root-only by default)", e);
         }
+        try {
+            ping(c);
+            checkJail(c);
+        } catch (IOException e) {
+            c.close();
+            throw new BridgeStartException("bridge.fail2ban.socket: Fail2Ban at " + config.socket()
+                    + " did not answer: " + describe(e), e);
+        } catch (BridgeStartException e) {
+            c.close();
+            throw e;
+        }
+        connection = c;
+        if (reconciles()) {
+            requestReconcile();
+        }
+        LOG.info("Fail2Ban bridge started: jail {} at {}, mode {}", config.jail(), config.socket(),
+                config.mode().yamlName());
     }
 
     private void ping(Fail2BanConnection c) throws IOException {
@@ -137,30 +135,10 @@ public final class Fail2BanBridge implements HostBanBridge {
     }
 
     @Override
-    public void close() {
-        Thread t;
-        synchronized (lifecycle) {
-            t = thread;
-            pending.close();
-            stopping.countDown();
-        }
-        if (t != null) {
-            try {
-                t.join(config.timeout().toMillis() + 2_000);
-                if (t.isAlive()) {
-                    t.interrupt();
-                    t.join(1_000);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        synchronized (lifecycle) {
-            if (connection != null && (t == null || !t.isAlive())) {
-                connection.close();
-                connection = null;
-            }
-            health.connected(false);
+    protected void released(boolean started, boolean threadEnded) {
+        if (connection != null && threadEnded) {
+            connection.close();
+            connection = null;
         }
     }
 
@@ -218,61 +196,25 @@ public final class Fail2BanBridge implements HostBanBridge {
 
     // ---------------------------------------------------------------- bridge thread
 
-    private void run() {
-        long backoff = config.retryMin().toMillis();
-        long nextReconcile = System.nanoTime() + config.reconcileInterval().toNanos();
-        while (stopping.getCount() > 0) {
-            try {
-                if (connection == null) {
-                    connect();
-                    backoff = config.retryMin().toMillis();
-                }
-                if (config.mode() == Fail2BanMode.BANIP
-                        && (reconcileRequested || System.nanoTime() - nextReconcile >= 0)) {
-                    reconcile();
-                    reconcileRequested = false;
-                    nextReconcile = System.nanoTime() + config.reconcileInterval().toNanos();
-                }
-                List<Map.Entry<String, Change>> batch = pending.drain(BATCH);
-                if (batch.isEmpty()) {
-                    long waitMs = config.mode() == Fail2BanMode.BANIP
-                            ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextReconcile - System.nanoTime()))
-                            : config.reconcileInterval().toMillis();
-                    pending.awaitWork(waitMs);
-                    continue;
-                }
-                apply(batch);
-                backoff = config.retryMin().toMillis();
-            } catch (IOException e) {
-                lose(e);
-                if (sleep(backoff)) {
-                    return;
-                }
-                backoff = Math.min(config.retryMax().toMillis(), backoff * 2);
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                // a bug must not end the bridge silently; the queue stays and the next round retries
-                LOG.error("Fail2Ban bridge: unexpected failure", e);
-                lose(new IOException(describe(e), e));
-                if (sleep(backoff)) {
-                    return;
-                }
-                backoff = Math.min(config.retryMax().toMillis(), backoff * 2);
-            }
+    @Override
+    protected boolean connectIfNeeded() throws IOException {
+        if (connection != null) {
+            return false;
         }
+        connect();
+        return true;
+    }
+
+    @Override
+    protected void failed(IOException e, long retryInMillis) {
+        lose(e);
+    }
+
+    @Override
+    protected void loopEnded() {
         if (connection != null) {
             connection.close();
             connection = null;
-        }
-    }
-
-    /** Waits {@code millis} or until close; true if the bridge is closing. */
-    private boolean sleep(long millis) {
-        try {
-            return stopping.await(millis, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            return true;
         }
     }
 
@@ -291,7 +233,9 @@ public final class Fail2BanBridge implements HostBanBridge {
         }
         connection = c;
         health.connected(true);
-        reconcileRequested = config.mode() == Fail2BanMode.BANIP;
+        if (reconciles()) {
+            requestReconcile();
+        }
         LOG.info("Fail2Ban bridge: connected to {}", config.socket());
     }
 
@@ -309,7 +253,8 @@ public final class Fail2BanBridge implements HostBanBridge {
     }
 
     /** Sends each change; on a transport failure puts back what was not sent and rethrows. */
-    private void apply(List<Map.Entry<String, Change>> batch) throws IOException {
+    @Override
+    protected void apply(List<Map.Entry<String, Change>> batch) throws IOException {
         for (int i = 0; i < batch.size(); i++) {
             Map.Entry<String, Change> e = batch.get(i);
             attemptsSent = 0;
@@ -386,7 +331,8 @@ public final class Fail2BanBridge implements HostBanBridge {
     }
 
     /** Makes sure every active tlsjail ban is in the jail (it may have expired there, or the server restarted). */
-    private void reconcile() throws IOException {
+    @Override
+    protected void reconcile() throws IOException {
         Fail2BanReply r = connection.send(List.of("get", config.jail(), "banned"));
         if (r.kind() == Fail2BanReply.Kind.GARBAGE
                 || (r.kind() == Fail2BanReply.Kind.FAILED && r.message().contains("UnknownJailException"))) {
@@ -427,8 +373,4 @@ public final class Fail2BanBridge implements HostBanBridge {
         }
     }
 
-    private static String describe(Throwable e) {
-        String m = e.getMessage();
-        return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
-    }
 }

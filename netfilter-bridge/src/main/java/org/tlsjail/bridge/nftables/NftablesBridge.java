@@ -1,24 +1,21 @@
 package org.tlsjail.bridge.nftables;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.SourceKey;
-import org.tlsjail.bridge.BridgeHealth;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.BridgeStatus;
-import org.tlsjail.bridge.HostBanBridge;
-import org.tlsjail.bridge.PendingChanges;
+import org.tlsjail.bridge.QueuedBridge;
 
 /**
  * Keeps tlsjail's bans in an nftables table of its own, so the kernel drops (or rejects) new
@@ -29,14 +26,14 @@ import org.tlsjail.bridge.PendingChanges;
  * ban ends. Engine events are queued (coalesced per source, bounded) and applied in batches, one
  * {@code nft -f -} per batch, on the bridge's own thread.
  */
-public final class NftablesBridge implements HostBanBridge {
+public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge.Change> {
     private static final Logger LOG = LoggerFactory.getLogger(NftablesBridge.class);
     private static final int BATCH = 512;
     private static final long RETRY_MIN_MS = 1_000;
     private static final long RETRY_MAX_MS = 60_000;
 
     /** A queued change for one source: its ban (add or refresh) or its removal. */
-    private record Change(BanRecord ban) {
+    record Change(BanRecord ban) {
         boolean isRemoval() {
             return ban == null;
         }
@@ -45,12 +42,7 @@ public final class NftablesBridge implements HostBanBridge {
     private final NftablesBridgeConfig config;
     private final Supplier<List<BanRecord>> activeBans;
     private final InstantSource clock;
-    private final PendingChanges<SourceKey, Change> pending;
-    private final BridgeHealth health;
-    private final CountDownLatch stopping = new CountDownLatch(1);
-    private final Object lifecycle = new Object();
     private NftRunner runner;
-    private Thread thread;
 
     /**
      * @param config     the {@code bridge.nftables} settings
@@ -58,11 +50,12 @@ public final class NftablesBridge implements HostBanBridge {
      * @param clock      the engine's clock: element timeouts are what is left of each ban
      */
     public NftablesBridge(NftablesBridgeConfig config, Supplier<List<BanRecord>> activeBans, InstantSource clock) {
-        this.config = Objects.requireNonNull(config, "config");
+        super(Objects.requireNonNull(config, "config").maxPending(), clock, new Pacing(BATCH,
+                Duration.ofMillis(RETRY_MIN_MS), Duration.ofMillis(RETRY_MAX_MS), config.reconcileInterval(),
+                config.timeout().plusSeconds(2)));
+        this.config = config;
         this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.pending = new PendingChanges<>(config.maxPending());
-        this.health = new BridgeHealth(clock);
     }
 
     public NftablesBridgeConfig config() {
@@ -72,41 +65,42 @@ public final class NftablesBridge implements HostBanBridge {
     // ---------------------------------------------------------------- lifecycle
 
     @Override
-    public void start() {
-        synchronized (lifecycle) {
-            if (thread != null) {
-                throw new IllegalStateException("nftables bridge already started");
-            }
-            java.nio.file.Path nft = NftRunner.resolve(config.nft());
-            if (nft == null) {
-                throw new BridgeStartException("bridge.nftables.nft: no executable nft program at '" + config.nft()
-                        + "'" + (config.nft().toString().contains("/") ? "" : " (searched PATH, /usr/sbin, /sbin)")
-                        + "; install nftables (Debian package nftables) or set bridge.nftables.nft");
-            }
-            runner = new NftRunner(nft, config.timeout());
-            NftRunner.Result created;
-            try {
-                created = runner.apply(new NftScript(config.table()).createTable(config.port(), config.action()).toString());
-            } catch (IOException e) {
-                throw new BridgeStartException("bridge.nftables.nft: could not run " + nft + ": " + e.getMessage(), e);
-            }
-            if (!created.ok()) {
-                throw new BridgeStartException(createFailure(nft, created));
-            }
-            try {
-                reconcileAll();
-            } catch (IOException e) {
-                deleteTable();
-                throw new BridgeStartException("bridge.nftables: table inet " + config.table()
-                        + " created, but adding the active bans failed: " + e.getMessage(), e);
-            }
-            health.connected(true);
-            thread = new Thread(this::run, "tlsjail-bridge-nftables-" + config.table());
-            thread.setDaemon(true);
-            thread.start();
-            LOG.info("nftables bridge started: table inet {}, tcp port {}, {}", config.table(), config.port(),
-                    config.action().name().toLowerCase(java.util.Locale.ROOT));
+    protected String kind() {
+        return "nftables";
+    }
+
+    @Override
+    protected String threadName() {
+        return "nftables-" + config.table();
+    }
+
+    @Override
+    protected void open() {
+        java.nio.file.Path nft = NftRunner.resolve(config.nft());
+        if (nft == null) {
+            throw new BridgeStartException("bridge.nftables.nft: no executable nft program at '" + config.nft()
+                    + "'" + (config.nft().toString().contains("/") ? "" : " (searched PATH, /usr/sbin, /sbin)")
+                    + "; install nftables (Debian package nftables) or set bridge.nftables.nft");
         }
+        runner = new NftRunner(nft, config.timeout());
+        NftRunner.Result created;
+        try {
+            created = runner.apply(new NftScript(config.table()).createTable(config.port(), config.action()).toString());
+        } catch (IOException e) {
+            throw new BridgeStartException("bridge.nftables.nft: could not run " + nft + ": " + e.getMessage(), e);
+        }
+        if (!created.ok()) {
+            throw new BridgeStartException(createFailure(nft, created));
+        }
+        try {
+            reconcileAll();
+        } catch (IOException e) {
+            deleteTable();
+            throw new BridgeStartException("bridge.nftables: table inet " + config.table()
+                    + " created, but adding the active bans failed: " + e.getMessage(), e);
+        }
+        LOG.info("nftables bridge started: table inet {}, tcp port {}, {}", config.table(), config.port(),
+                config.action().name().toLowerCase(java.util.Locale.ROOT));
     }
 
     private String createFailure(java.nio.file.Path nft, NftRunner.Result r) {
@@ -120,26 +114,9 @@ public final class NftablesBridge implements HostBanBridge {
     }
 
     @Override
-    public void close() {
-        Thread t;
-        synchronized (lifecycle) {
-            t = thread;
-            pending.close();
-            stopping.countDown();
-        }
-        if (t == null) {
-            return;
-        }
-        try {
-            t.join(config.timeout().toMillis() + 2_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        synchronized (lifecycle) {
-            if (!config.keepOnStop()) {
-                deleteTable();
-            }
-            health.connected(false);
+    protected void released(boolean started, boolean threadEnded) {
+        if (started && !config.keepOnStop()) {
+            deleteTable();
         }
     }
 
@@ -174,46 +151,20 @@ public final class NftablesBridge implements HostBanBridge {
 
     // ---------------------------------------------------------------- bridge thread
 
-    private void run() {
-        long backoff = RETRY_MIN_MS;
-        long nextReconcile = System.nanoTime() + config.reconcileInterval().toNanos();
-        while (stopping.getCount() > 0) {
-            try {
-                if (System.nanoTime() - nextReconcile >= 0) {
-                    reconcile();
-                    nextReconcile = System.nanoTime() + config.reconcileInterval().toNanos();
-                }
-                List<Map.Entry<SourceKey, Change>> batch = pending.drain(BATCH);
-                if (batch.isEmpty()) {
-                    pending.awaitWork(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextReconcile - System.nanoTime())));
-                    continue;
-                }
-                try {
-                    apply(batch);
-                } catch (IOException e) {
-                    pending.putBack(batch);
-                    throw e;
-                }
-                health.connected(true);
-                backoff = RETRY_MIN_MS;
-            } catch (IOException e) {
-                LOG.warn("nftables bridge: {}; retrying in {} ms, changes stay queued", e.getMessage(), backoff);
-                health.error(e.getMessage());
-                health.connected(false);
-                try {
-                    if (stopping.await(backoff, TimeUnit.MILLISECONDS)) {
-                        return;
-                    }
-                } catch (InterruptedException ie) {
-                    return;
-                }
-                backoff = Math.min(RETRY_MAX_MS, backoff * 2);
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                LOG.error("nftables bridge: unexpected failure", e);
-                health.error(e.toString());
-            }
+    @Override
+    protected void failed(IOException e, long retryInMillis) {
+        LOG.warn("nftables bridge: {}; retrying in {} ms, changes stay queued", e.getMessage(), retryInMillis);
+        health.error(e.getMessage());
+        health.connected(false);
+    }
+
+    @Override
+    protected void apply(List<Map.Entry<SourceKey, Change>> batch) throws IOException {
+        try {
+            applyBatch(batch);
+        } catch (IOException e) {
+            pending.putBack(batch);
+            throw e;
         }
     }
 
@@ -223,7 +174,7 @@ public final class NftablesBridge implements HostBanBridge {
      * existing one) cannot hold back the others; the rejected one is reported and dropped.
      * IOException only if nft could not be run at all.
      */
-    private void apply(List<Map.Entry<SourceKey, Change>> batch) throws IOException {
+    private void applyBatch(List<Map.Entry<SourceKey, Change>> batch) throws IOException {
         Instant now = clock.instant();
         NftScript script = new NftScript(config.table());
         for (Map.Entry<SourceKey, Change> e : batch) {
@@ -273,7 +224,8 @@ public final class NftablesBridge implements HostBanBridge {
      * again; then every active ban is (re)written, which also refreshes the timeouts of bans
      * longer than {@link NftScript#MAX_TIMEOUT}.
      */
-    private void reconcile() throws IOException {
+    @Override
+    protected void reconcile() throws IOException {
         NftRunner.Result listed = runner.run(null, "list", "table", "inet", config.table());
         if (!listed.ok()) {
             LOG.warn("nftables bridge: table inet {} is gone ({}); creating it again", config.table(), listed.output());
@@ -306,12 +258,12 @@ public final class NftablesBridge implements HostBanBridge {
         for (BanRecord b : bans) {
             chunk.add(Map.entry(b.key(), new Change(b)));
             if (chunk.size() == BATCH) {
-                apply(chunk);
+                applyBatch(chunk);
                 chunk = new ArrayList<>(BATCH);
             }
         }
         if (!chunk.isEmpty()) {
-            apply(chunk);
+            applyBatch(chunk);
         }
     }
 }
