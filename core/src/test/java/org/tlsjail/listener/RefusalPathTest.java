@@ -9,7 +9,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
@@ -27,8 +26,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.BanEngine;
@@ -36,6 +33,7 @@ import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.metrics.DaemonMetrics;
 import org.tlsjail.pki.DemoPki;
 import org.tlsjail.testing.Await;
+import org.tlsjail.testing.ClientHellos;
 import org.tlsjail.tls.KeySource;
 import org.tlsjail.tls.ServerTls;
 import org.tlsjail.tls.TlsSettings;
@@ -205,7 +203,7 @@ class RefusalPathTest {
                 refusals.add(source.getHostAddress() + " " + refusal);
             }
         };
-        byte[] hello = clientHello();
+        byte[] hello = ClientHellos.jdk();
         try (TlsListener jail = listener(engine, InstantSource.system(), collect).start();
              Socket waiting = parked(jail, "127.0.0.81");
              Socket other = parked(jail, "127.0.0.82")) {
@@ -241,16 +239,5 @@ class RefusalPathTest {
         } catch (IOException reset) {
             return -1;
         }
-    }
-
-    private static byte[] clientHello() throws Exception {
-        SSLEngine e = SSLContext.getDefault().createSSLEngine("localhost", 443);
-        e.setUseClientMode(true);
-        ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
-        e.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        byte[] b = new byte[out.remaining()];
-        out.get(b);
-        return b;
     }
 }
