@@ -194,6 +194,45 @@ class RefusalPathTest {
     }
 
     @Test
+    void refusalsAreSummedInTheTimersLogLineAndNoneIsLost() throws Exception {
+        BanEngine engine = new BanEngine(JailConfig.defaults(), InstantSource.system());
+        engine.ban(InetAddress.getLoopbackAddress(), Duration.ofHours(1), "test");
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(TlsListener.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+                new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        DemoPki.Layout pki = DemoPki.ensure(dir);
+        TlsListener jail = TlsListener.builder(ServerTls.load(TlsSettings.of(KeySource.pem(pki.serverChain(), pki.serverKey()),
+                                TrustSource.pemBundle(pki.caCertificate())), InstantSource.system()), engine, (socket, remote, chain) -> { })
+                .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                        .refusalLogInterval(Duration.ofMillis(200)).build())
+                .build().start();
+        try {
+            flood(jail.localAddress(), 300, () -> jail.stats().refusedBanned());
+        } finally {
+            jail.close(); // writes what the last interval refused
+            logger.detachAppender(lines);
+        }
+        long summed = 0;
+        int summaries = 0;
+        synchronized (lines) {
+            for (ch.qos.logback.classic.spi.ILoggingEvent e : lines.list) {
+                java.util.regex.Matcher m = java.util.regex.Pattern
+                        .compile("refused (\\d+) connection\\(s\\) since last report; latest from 127\\.0\\.0\\.1 \\(banned\\)")
+                        .matcher(e.getFormattedMessage());
+                if (m.matches()) {
+                    summed += Long.parseLong(m.group(1));
+                    summaries++;
+                }
+            }
+        }
+        assertThat(summed).as("refusals in the log lines").isEqualTo(300);
+        assertThat(summaries).as("one line per interval, not per refusal").isLessThan(300);
+    }
+
+    @Test
     void aSourceBannedWhileItsConnectionWaitedIsRefusedAndABanOfAnotherIsNot() throws Exception {
         BanEngine engine = new BanEngine(JailConfig.defaults(), InstantSource.system());
         BlockingQueue<String> refusals = new LinkedBlockingQueue<>();
