@@ -9,6 +9,7 @@ import java.util.List;
 import org.tlsjail.bench.engine.EngineBenchmarks;
 import org.tlsjail.bench.engine.EngineReport;
 import org.tlsjail.bench.load.Availability;
+import org.tlsjail.bench.load.CliLatency;
 import org.tlsjail.bench.load.BenchPki;
 import org.tlsjail.bench.load.Detection;
 import org.tlsjail.bench.load.FloodResilience;
@@ -83,6 +84,9 @@ public final class BenchMain {
             parts.add(smoke ? new FloodResilience(pki, work, 16, 2, 1, 4).run()
                     : new FloodResilience(pki, work, 480, 10, 5, 45).run());
         }
+
+        log("  (e) CLI call latency vs fail2ban-client");
+        parts.add(new CliLatency(work, smoke ? 3 : 20).run());
 
         if (smoke) {
             notes.add("Smoke run: tiny sizes and iterations, the figures only show that the harness works; "

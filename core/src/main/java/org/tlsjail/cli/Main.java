@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.config.ConfigException;
 import org.tlsjail.config.ConfigLoader;
@@ -27,7 +26,8 @@ import picocli.CommandLine.Parameters;
  * Exit status: 0 success, 1 the daemon refused or failed the request, 2 bad usage or an invalid
  * configuration, 3 the daemon is not running.
  */
-@Command(name = "tlsjail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "tlsjail", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+        versionProvider = Main.Version.class,
         description = "A TLS listener with a built-in, Fail2Ban-compatible ban engine.",
         subcommands = {Main.Run.class, Main.ConfigCommand.class, Main.Status.class, Main.Banned.class,
                 Main.Ban.class, Main.Unban.class, Main.Reload.class, Main.ReopenLog.class, Main.Stop.class,
@@ -46,18 +46,29 @@ public final class Main implements Runnable {
      * (security properties found); keep the operational log for tlsjail's own messages unless
      * the operator configured JUL explicitly. Held in a field: JUL keeps loggers weakly.
      */
-    private static final java.util.logging.Logger BOUNCY_CASTLE_JUL = java.util.logging.Logger.getLogger("org.bouncycastle");
+    private static final class Jul {
+        /** Loaded only when picocli runs: the quick client path needs no logging at all. */
+        static final java.util.logging.Logger BOUNCY_CASTLE = java.util.logging.Logger.getLogger("org.bouncycastle");
+    }
 
     public static void main(String[] args) {
+        // status, banned, ban, unban with plain arguments: answered without building picocli's
+        // model (a quarter of a second), as fast as fail2ban-client answers
+        java.util.OptionalInt fast = FastClient.run(args);
+        if (fast.isPresent()) {
+            System.exit(fast.getAsInt());
+        }
         if (System.getProperty("java.util.logging.config.file") == null) {
-            BOUNCY_CASTLE_JUL.setLevel(java.util.logging.Level.SEVERE);
+            Jul.BOUNCY_CASTLE.setLevel(java.util.logging.Level.SEVERE);
         }
         System.exit(execute(args));
     }
 
     static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
-        cl.setExitCodeExceptionMapper(e -> FAILED);
+        // picocli's ParameterException is a usage error (unknown option or command, missing
+        // argument): 2, as documented, like an invalid configuration.
+        cl.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException ? USAGE : FAILED);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("tlsjail: " + e.getMessage());
             return FAILED;
@@ -67,7 +78,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(spec.commandLine().getErr());
+        // picocli prints the message and the usage once, exit 2
         throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: tlsjail run)");
     }
 
@@ -91,8 +102,18 @@ public final class Main implements Runnable {
         Path stateDir;
 
         TlsjailConfig load() throws ConfigException {
-            Path file = ConfigLocation.resolve(config, System.getenv(ConfigLocation.ENV), ConfigLocation.INSTALLED);
-            return new ConfigLoader(Path.of("")).load(file, stateDir);
+            return new ConfigLoader(Path.of("")).load(file(), stateDir);
+        }
+
+        /** The file every command reads: --config, $TLSJAIL_CONFIG, the installed one, or null. */
+        private Path file() {
+            return ConfigLocation.resolve(config, System.getenv(ConfigLocation.ENV), ConfigLocation.INSTALLED);
+        }
+
+        /** The control socket, read cheaply; a full load (and its exit-2 message) only when that fails. */
+        Path controlSocket() throws ConfigException {
+            java.util.Optional<Path> quick = org.tlsjail.config.ControlSocketPath.find(Path.of(""), file(), stateDir);
+            return quick.isPresent() ? quick.get() : load().controlSocket();
         }
     }
 
@@ -114,31 +135,50 @@ public final class Main implements Runnable {
             out.print(body);
         }
 
+        /**
+         * Whether the whole configuration is validated first (reload: the daemon would refuse an
+         * invalid file anyway, better say where); the others only need the socket.
+         */
+        boolean validatesConfig() {
+            return false;
+        }
+
+        /** The requests to send, in order; several when the arguments do not fit in one. */
+        List<List<String>> requests() {
+            return List.of(request());
+        }
+
         @Override
         public Integer call() {
-            PrintWriter err = spec.commandLine().getErr();
-            PrintWriter out = spec.commandLine().getOut();
-            TlsjailConfig config;
+            return execute(spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
+
+        /** The command itself, also run by {@link FastClient} without picocli. */
+        int execute(PrintWriter out, PrintWriter err) {
+            Path socket;
             try {
-                config = options.load();
+                socket = validatesConfig() ? options.load().controlSocket() : options.controlSocket();
             } catch (ConfigException e) {
                 err.println("tlsjail: " + e.getMessage());
                 return USAGE;
             }
-            List<String> words;
+            List<List<String>> requests;
             try {
-                words = request();
+                requests = requests();
             } catch (IllegalArgumentException e) {
                 err.println("tlsjail: " + e.getMessage());
                 return USAGE;
             }
             try {
-                ControlProtocol.Reply reply = new ControlClient(config.controlSocket()).send(words, timeoutMillis());
-                if (!reply.ok()) {
-                    err.println("tlsjail: " + reply.body());
-                    return FAILED;
+                for (List<String> words : requests) {
+                    ControlProtocol.Reply reply = new ControlClient(socket).send(words, timeoutMillis());
+                    if (!reply.ok()) {
+                        out.flush();
+                        err.println("tlsjail: " + reply.body());
+                        return FAILED;
+                    }
+                    print(out, reply.body());
                 }
-                print(out, reply.body());
                 out.flush();
                 return OK;
             } catch (ControlClient.NotRunningException e) {
@@ -151,7 +191,7 @@ public final class Main implements Runnable {
         }
     }
 
-    @Command(name = "run", description = "Run the daemon in the foreground (systemd: Type=exec).")
+    @Command(name = "run", description = "Run the daemon in the foreground (systemd: Type=notify).")
     static final class Run implements Callable<Integer> {
         @Mixin
         ConfigOptions options;
@@ -268,40 +308,101 @@ public final class Main implements Runnable {
         }
     }
 
-    @Command(name = "ban", description = "Ban a source now (an IP address; never a host name).")
+    @Command(name = "ban", description = {"Ban sources now: IP addresses or CIDR blocks (never host names).",
+            "A source that is already banned keeps its ban (exit 0): safe as a Fail2Ban actionban."})
     static final class Ban extends ClientCommand {
-        @Parameters(paramLabel = "ADDRESS")
-        String address;
+        @Parameters(paramLabel = "ADDRESS|CIDR", arity = "1..*")
+        List<String> targets;
 
-        @Option(names = "--for", paramLabel = "DURATION", description = "ban length (600, 10m, 1h, 1d, -1 = permanent; default: jail.bantime)")
+        @Option(names = "--for", paramLabel = "DURATION", description = "ban length (600, 10m, 1h, 1 hour 30 min, -1 = permanent; default: jail.bantime)")
         String duration;
 
         @Override
         List<String> request() {
-            Addresses.parseLiteral(address);
-            List<String> w = new ArrayList<>(List.of("ban", address));
+            List<String> w = new ArrayList<>(List.of("ban"));
             if (duration != null) {
-                FailDuration.parse(duration, "--for");
-                w.add(duration.strip());
+                // sent in tlsjail's own spelling: "1 hour 30 min" has spaces, the protocol's words none
+                w.add("--for");
+                w.add(FailDuration.format(FailDuration.parse(duration, "--for")));
             }
+            w.addAll(checkTargets(targets));
             return w;
+        }
+
+        @Override
+        List<List<String>> requests() {
+            return chunked(request(), duration == null ? 1 : 3);
         }
     }
 
-    @Command(name = "unban", description = "Lift the ban of ADDRESS (or prefix), or of every source with --all.")
+    /**
+     * Splits {@code head... target...} into requests that each fit the control protocol's line
+     * limit, repeating the head (the command and its options) in each.
+     */
+    static List<List<String>> chunked(List<String> words, int headSize) {
+        List<String> head = words.subList(0, headSize);
+        List<List<String>> out = new ArrayList<>();
+        List<String> current = new ArrayList<>(head);
+        int bytes = String.join(" ", head).length() + 1;
+        for (String t : words.subList(headSize, words.size())) {
+            if (current.size() > headSize && bytes + 1 + t.length() > ControlProtocol.MAX_REQUEST - 16) {
+                out.add(current);
+                current = new ArrayList<>(head);
+                bytes = String.join(" ", head).length() + 1;
+            }
+            current.add(t);
+            bytes += 1 + t.length();
+        }
+        out.add(current);
+        return out;
+    }
+
+    /** Checked here too, so a typo is a usage error (2) before the daemon is asked. */
+    static List<String> checkTargets(List<String> targets) {
+        for (String t : targets) {
+            try {
+                org.tlsjail.banengine.SourceKey.parse(t);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("'" + t + "' is not an IP address or CIDR block"
+                        + " (e.g. 192.0.2.7, 10.0.0.0/24, 2001:db8::/64)");
+            }
+        }
+        return targets;
+    }
+
+    @Command(name = "unban", description = {"Lift the ban of each ADDRESS or CIDR block, or of every source with --all.",
+            "A source that is not banned is reported and is no error (exit 0), unless --report-absent:",
+            "safe as a Fail2Ban actionunban."})
     static final class Unban extends ClientCommand {
-        @Parameters(paramLabel = "ADDRESS", arity = "0..1")
-        String address;
+        @Parameters(paramLabel = "ADDRESS|CIDR", arity = "0..*")
+        List<String> targets = new ArrayList<>();
 
         @Option(names = "--all", description = "unban every source")
         boolean all;
 
+        @Option(names = "--report-absent", description = "exit 1 if a given source was not banned (as fail2ban-client's unbanip --report-absent)")
+        boolean reportAbsent;
+
         @Override
         List<String> request() {
-            if (all == (address != null)) {
-                throw new IllegalArgumentException("give either ADDRESS or --all");
+            if (all == !targets.isEmpty()) {
+                throw new IllegalArgumentException("give either ADDRESS|CIDR... or --all");
             }
-            return all ? List.of("unban-all") : List.of("unban", address);
+            if (all) {
+                return List.of("unban-all");
+            }
+            List<String> w = new ArrayList<>(List.of("unban"));
+            if (reportAbsent) {
+                w.add("--report-absent");
+            }
+            w.addAll(checkTargets(targets));
+            return w;
+        }
+
+        @Override
+        List<List<String>> requests() {
+            List<String> w = request();
+            return w.get(0).equals("unban-all") ? List.of(w) : chunked(w, reportAbsent ? 2 : 1);
         }
     }
 
@@ -315,6 +416,11 @@ public final class Main implements Runnable {
         @Override
         int timeoutMillis() {
             return 60_000;
+        }
+
+        @Override
+        boolean validatesConfig() {
+            return true;
         }
     }
 

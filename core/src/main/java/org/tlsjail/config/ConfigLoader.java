@@ -103,9 +103,10 @@ public final class ConfigLoader {
         Node rootNode = compose(source, text);
         YamlSection root = YamlSection.root(source, rootNode);
 
-        Path stateDir = stateDirOverride != null
-                ? workingDir.resolve(stateDirOverride).normalize()
-                : path(root, "state-dir", baseDir, baseDir.resolve(DEFAULT_STATE_DIR));
+        // The file's state-dir is still read (and checked): --state-dir overrides it, it is no
+        // unknown key, and `config check` without the flag sees the same mistakes.
+        Path fileStateDir = path(root, "state-dir", baseDir, baseDir.resolve(DEFAULT_STATE_DIR));
+        Path stateDir = stateDirOverride != null ? workingDir.resolve(stateDirOverride).normalize() : fileStateDir;
 
         ListenSettings listen = listen(root.section("listen"));
         TlsSection tls = tls(root.section("tls"), baseDir);

@@ -2,8 +2,6 @@ package org.tlsjail.daemon;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +16,8 @@ import org.tlsjail.banengine.BanJournal;
 import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.EngineStats;
 import org.tlsjail.banengine.FailDuration;
-import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.banengine.SourceKey;
+import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.HostBanBridge;
 import org.tlsjail.bridge.HostBanBridges;
@@ -58,6 +56,7 @@ public final class Daemon {
     private boolean ownsPortFile;
     private volatile boolean started;
     private BanEngine engine;
+    private ManualBans manualBans;
     private BanJournal journal;
     private ControlServer control;
     private volatile TlsFront front;
@@ -123,6 +122,7 @@ public final class Daemon {
         closeables.add(f2b);
 
         engine = new BanEngine(config.jail(), clock);
+        manualBans = new ManualBans(engine);
         try {
             files.checkExistingFile(state.journal(), "ban journal");
         } catch (UnsafePathException e) {
@@ -137,6 +137,8 @@ public final class Daemon {
         }
         closeables.add(journal);
         int restored = journal.restoreInto(engine);
+        // before the cluster and the bridges add theirs: the banner lists what this node's journal held
+        List<BanRecord> restoredBans = engine.banned();
         engine.addListener(journal);
         if (restored > 0) {
             LOG.info("restored {} active ban(s) from {}", restored, state.journal());
@@ -171,7 +173,7 @@ public final class Daemon {
                 Addresses.format(config.listen().address()), front.port(), config.sourceName(),
                 config.jail().maxRetry(), FailDuration.format(config.jail().findTime()),
                 FailDuration.format(config.jail().banTime()));
-        front.printWelcome(out);
+        front.printWelcome(out, restoredBans, command());
         out.flush();
         // Last: whoever waits for the port file (scripts, the black-box tests) finds start-up complete,
         // the welcome text included.
@@ -181,6 +183,19 @@ public final class Daemon {
             throw new StartupException("cannot write " + state.portFile() + ": " + StateDirectory.reason(e), e);
         }
         started = true;
+        // systemd (Type=notify): ready once the port is open and the Fail2Ban log exists, so a
+        // fail2ban.service ordered After= this unit finds the log it watches.
+        SystemdNotify.fromEnvironment().ready("listening on " + Addresses.format(config.listen().address()) + ":"
+                + front.port() + (restoredBans.isEmpty() ? "" : ", " + restoredBans.size() + " ban(s) restored"));
+    }
+
+    /**
+     * How the operator runs the CLI, for the commands the banner prints: {@code ./tlsjail} from a
+     * checkout, {@code tlsjail} when on PATH; the launcher passes it as {@code tlsjail.command}.
+     */
+    static String command() {
+        String c = System.getProperty("tlsjail.command", "tlsjail");
+        return c.isBlank() || c.chars().anyMatch(ch -> ch < 0x20) ? "tlsjail" : c;
     }
 
     /**
@@ -410,6 +425,10 @@ public final class Daemon {
         return engine.banned();
     }
 
+    boolean isStarted() {
+        return started;
+    }
+
     /** The cluster node that decided the ban on {@code key} ("" when not in cluster mode). */
     String originOf(SourceKey key) {
         org.tlsjail.cluster.ClusterNode c = cluster;
@@ -420,16 +439,8 @@ public final class Daemon {
         return o == null ? c.nodeName() : o;
     }
 
-    BanRecord ban(InetAddress address, Duration duration) {
-        return engine.ban(address, duration, "manual");
-    }
-
-    boolean unban(String text) {
-        try {
-            return engine.unban(Addresses.parseLiteral(text));
-        } catch (IllegalArgumentException e) {
-            return engine.unban(SourceKey.parse(text));
-        }
+    ManualBans manualBans() {
+        return manualBans;
     }
 
     int unbanAll() {

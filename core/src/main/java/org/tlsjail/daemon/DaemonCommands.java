@@ -1,10 +1,7 @@
 package org.tlsjail.daemon;
 
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
-import org.tlsjail.banengine.Addresses;
-import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.FailDuration;
 
 /** Turns control-socket requests into daemon operations; every argument is validated here again. */
@@ -19,6 +16,10 @@ final class DaemonCommands implements ControlServer.Commands {
     public ControlProtocol.Reply handle(List<String> w) {
         String cmd = w.get(0);
         int args = w.size() - 1;
+        if (!daemon.isStarted() && !cmd.equals("stop")) {
+            // the control socket opens first (it guards the state-dir); the rest follows
+            return ControlProtocol.Reply.error("tlsjail is still starting; try again in a moment");
+        }
         try {
             switch (cmd) {
                 case "status":
@@ -30,12 +31,7 @@ final class DaemonCommands implements ControlServer.Commands {
                 case "ban":
                     return ban(w);
                 case "unban":
-                    if (args != 1) {
-                        return ControlProtocol.Reply.error("usage: unban ADDRESS");
-                    }
-                    return daemon.unban(w.get(1))
-                            ? ControlProtocol.Reply.ok("unbanned " + w.get(1))
-                            : ControlProtocol.Reply.error(YamlSafe.of(w.get(1)) + " is not banned");
+                    return unban(w);
                 case "unban-all":
                     return noArgs(args, () -> ControlProtocol.Reply.ok("unbanned " + daemon.unbanAll() + " source(s)"));
                 case "reload":
@@ -63,19 +59,39 @@ final class DaemonCommands implements ControlServer.Commands {
         }
     }
 
+    /** {@code ban [--for DURATION] TARGET...}: every target is checked before anything is banned. */
     private ControlProtocol.Reply ban(List<String> w) {
-        if (w.size() < 2 || w.size() > 3) {
-            return ControlProtocol.Reply.error("usage: ban ADDRESS [DURATION]");
+        int first = 1;
+        Duration d = null;
+        if (w.size() > 2 && w.get(1).equals("--for")) {
+            d = FailDuration.parse(w.get(2), "--for");
+            first = 3;
         }
-        InetAddress address;
-        try {
-            address = Addresses.parseLiteral(w.get(1));
-        } catch (IllegalArgumentException e) {
-            return ControlProtocol.Reply.error("'" + YamlSafe.of(w.get(1)) + "' is not an IP address");
+        if (w.size() <= first) {
+            return ControlProtocol.Reply.error("usage: ban [--for DURATION] ADDRESS|CIDR...");
         }
-        Duration d = w.size() == 3 ? FailDuration.parse(w.get(2), "--for") : null;
-        BanRecord r = daemon.ban(address, d);
-        return ControlProtocol.Reply.ok("banned " + r.key() + (r.isPermanent() ? " permanently" : " until " + r.until()));
+        ManualBans manual = daemon.manualBans();
+        List<ManualBans.Target> targets = manual.parse(w.subList(first, w.size()));
+        return ControlProtocol.Reply.ok(manual.ban(targets, d));
+    }
+
+    /** {@code unban [--report-absent] TARGET...}: not banned is success unless --report-absent. */
+    private ControlProtocol.Reply unban(List<String> w) {
+        int first = 1;
+        boolean reportAbsent = w.size() > 1 && w.get(1).equals("--report-absent");
+        if (reportAbsent) {
+            first = 2;
+        }
+        if (w.size() <= first) {
+            return ControlProtocol.Reply.error("usage: unban [--report-absent] ADDRESS|CIDR...");
+        }
+        ManualBans manual = daemon.manualBans();
+        ManualBans.UnbanResult r = manual.unban(manual.parse(w.subList(first, w.size())));
+        if (reportAbsent && !r.absent().isEmpty()) {
+            return ControlProtocol.Reply.error("not banned: " + r.absent().stream().map(YamlSafe::of)
+                    .collect(java.util.stream.Collectors.joining(", ")));
+        }
+        return ControlProtocol.Reply.ok(r.text());
     }
 
     private static ControlProtocol.Reply noArgs(int args, java.util.function.Supplier<ControlProtocol.Reply> r) {

@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.BanEngine;
+import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.FailureOutcome;
 import org.tlsjail.config.Fail2BanLogSection;
@@ -354,34 +355,53 @@ final class TlsFront implements AutoCloseable {
         return log.current().dropped() + log.current().failedWrites();
     }
 
-    void printWelcome(PrintStream out) {
-        if (demo == null) {
-            return;
-        }
-        String host = startConfig.listen().address().isAnyLocalAddress() ? "127.0.0.1"
-                : Addresses.format(startConfig.listen().address());
-        if (host.indexOf(':') >= 0) {
-            host = "[" + host + "]";
-        }
-        String connect = "openssl s_client -connect " + host + ":" + port() + " -CAfile " + demo.caCertificate();
-        out.println();
-        out.println("tlsjail is listening on " + host + ":" + port() + " with a demo PKI in " + demo.caCertificate().getParent());
-        out.println();
-        out.println("With the demo client certificate (succeeds; tlsjail greets you with the certificate's subject):");
-        out.println("  " + connect + " -cert " + demo.clientChain() + " -key " + demo.clientKey() + " -ign_eof </dev/null");
-        out.println();
-        out.println("Without a client certificate (fails; after " + startConfig.jail().maxRetry() + " failures within "
-                + FailDuration.format(startConfig.jail().findTime()) + " the source is banned for "
-                + FailDuration.format(startConfig.jail().banTime()) + " and refused at once):");
-        out.println("  " + connect + " </dev/null");
-        out.println();
-        out.println("Fail2Ban log: " + startConfig.fail2banLog().path());
+    /**
+     * The start-up banner: with the demo PKI, the commands to try it; always, the bans restored
+     * from earlier runs (a source banned yesterday is refused today, demo certificate or not)
+     * and how to lift them. {@code command} is how the operator runs the CLI.
+     */
+    void printWelcome(PrintStream out, List<BanRecord> restored, String command) {
         String opts = (startConfig.source() == null ? "" : " --config " + startConfig.source())
                 + " --state-dir " + startConfig.stateDir();
-        out.println("See the bans:  tlsjail banned" + opts);
-        out.println("Lift a ban:    tlsjail unban 127.0.0.1" + opts);
-        out.println("Stop:          tlsjail stop" + opts + "   (or Ctrl-C; bans are kept)");
-        out.println();
+        if (demo != null) {
+            String host = startConfig.listen().address().isAnyLocalAddress() ? "127.0.0.1"
+                    : Addresses.format(startConfig.listen().address());
+            if (host.indexOf(':') >= 0) {
+                host = "[" + host + "]";
+            }
+            String connect = "openssl s_client -connect " + host + ":" + port() + " -CAfile " + demo.caCertificate();
+            out.println();
+            out.println("tlsjail is listening on " + host + ":" + port() + " with a demo PKI in " + demo.caCertificate().getParent());
+            out.println();
+            out.println("With the demo client certificate (succeeds; tlsjail greets you with the certificate's subject):");
+            out.println("  " + connect + " -cert " + demo.clientChain() + " -key " + demo.clientKey() + " -ign_eof </dev/null");
+            out.println();
+            out.println("Without a client certificate (fails; after " + startConfig.jail().maxRetry() + " failures within "
+                    + FailDuration.format(startConfig.jail().findTime()) + " the source is banned for "
+                    + FailDuration.format(startConfig.jail().banTime()) + " and refused at once):");
+            out.println("  " + connect + " -tls1_2 </dev/null");
+            out.println();
+            out.println("Fail2Ban log: " + startConfig.fail2banLog().path());
+            out.println("See the bans:  " + command + " banned" + opts);
+            out.println("Lift a ban:    " + command + " unban 127.0.0.1" + opts);
+            out.println("Stop:          " + command + " stop" + opts + "   (or Ctrl-C; bans are kept)");
+            out.println();
+        }
+        if (!restored.isEmpty()) {
+            out.println("Restored " + restored.size() + " ban(s) from " + startConfig.stateDir().resolve("bans.journal")
+                    + "; these sources are refused until their ban ends:");
+            int shown = 0;
+            for (BanRecord r : restored) {
+                if (shown++ == 10) {
+                    out.println("  ... and " + (restored.size() - 10) + " more (" + command + " banned" + opts + ")");
+                    break;
+                }
+                out.println("  " + r.key() + (r.isPermanent() ? " permanently" : " until " + r.until()) + " (" + r.reason() + ")");
+            }
+            out.println("Lift one:      " + command + " unban " + restored.get(0).key() + opts);
+            out.println("Lift all:      " + command + " unban --all" + opts);
+            out.println();
+        }
     }
 
     @Override

@@ -146,7 +146,10 @@ public final class TlsListener implements AutoCloseable {
         if (server != null) {
             throw new IllegalStateException("already started");
         }
-        ServerSocketChannel ss = ServerSocketChannel.open();
+        // An IPv4 address (0.0.0.0 included) gets an IPv4 socket: a dual-stack socket bound to
+        // 0.0.0.0 would also accept IPv6, which operators firewall separately. "::" stays dual-stack.
+        ServerSocketChannel ss = config.bind().getAddress() instanceof java.net.Inet4Address
+                ? ServerSocketChannel.open(java.net.StandardProtocolFamily.INET) : ServerSocketChannel.open();
         ss.socket().setReuseAddress(true);
         ss.bind(config.bind(), config.backlog());
         server = ss;

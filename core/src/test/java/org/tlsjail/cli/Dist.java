@@ -70,6 +70,11 @@ final class Dist {
 
     /** Starts {@code tlsjail run ARGS} and waits until it has recorded its bound port. */
     static Daemon start(Path workDir, Path stateDir, String... args) throws Exception {
+        return start(workDir, stateDir, java.util.Map.of(), args);
+    }
+
+    /** As {@link #start(Path, Path, String...)} with extra environment variables. */
+    static Daemon start(Path workDir, Path stateDir, java.util.Map<String, String> env, String... args) throws Exception {
         Files.createDirectories(workDir);
         Path out = Files.createTempFile(workDir, "daemon", ".out");
         Path err = Files.createTempFile(workDir, "daemon", ".err");
@@ -77,8 +82,10 @@ final class Dist {
         cmd.addAll(List.of(args));
         Path portFile = stateDir.resolve("tlsjail.port");
         Files.deleteIfExists(portFile);
-        Process p = new ProcessBuilder(cmd).directory(workDir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
         while (System.nanoTime() < deadline) {
             if (!p.isAlive()) {
@@ -98,7 +105,14 @@ final class Dist {
         throw new AssertionError("tlsjail did not start within 180 s:\n" + Files.readString(out) + Files.readString(err));
     }
 
-    static Result tlsjail(Path workDir, String... args) throws Exception {
+    /** {@code workDir/tlsjail.yaml} with {@code yaml}, replaced if it exists. */
+    static Path writeConfig(Path workDir, String yaml) throws IOException {
+        Path f = workDir.resolve("tlsjail.yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+        static Result tlsjail(Path workDir, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
         cmd.addAll(List.of(args));
         return exec(workDir, null, cmd);

@@ -19,9 +19,7 @@ class TlsjailDaemonIT {
     Path work;
 
     private Path config(String yaml) throws Exception {
-        Path f = work.resolve("tlsjail.yaml");
-        Files.writeString(f, yaml);
-        return f;
+        return Dist.writeConfig(work, yaml);
     }
 
     @Test
@@ -38,7 +36,7 @@ class TlsjailDaemonIT {
             // The printed command with the demo client certificate works as printed.
             String printed = welcome.lines().filter(l -> l.contains("openssl s_client") && l.contains("-cert"))
                     .findFirst().orElseThrow(() -> new AssertionError("no s_client command printed:\n" + welcome)).strip();
-            assertThat(welcome).contains("openssl s_client -connect 127.0.0.1:" + d.port + " -CAfile " + demo.resolve("ca.pem") + " </dev/null");
+            assertThat(welcome).contains("openssl s_client -connect 127.0.0.1:" + d.port + " -CAfile " + demo.resolve("ca.pem") + " -tls1_2 </dev/null");
             assertGreeted(Dist.exec(work, null, List.of("sh", "-c", printed)));
 
             String source = "127.0.0.41";
@@ -81,7 +79,9 @@ class TlsjailDaemonIT {
             Dist.Result unban = tlsjail(work, "unban", source, "--config", cfg.toString());
             assertThat(unban.exit()).as(unban.all()).isZero();
             assertGreeted(sClient(work, d.port, source, demo, true, null));
-            assertThat(tlsjail(work, "unban", source, "--config", cfg.toString()).exit()).isEqualTo(1);
+            // unban is idempotent (a Fail2Ban action calls it); --report-absent makes "not banned" an error
+            assertThat(tlsjail(work, "unban", source, "--config", cfg.toString()).exit()).isZero();
+            assertThat(tlsjail(work, "unban", "--report-absent", source, "--config", cfg.toString()).exit()).isEqualTo(1);
             assertThat(tlsjail(work, "ban", "not-an-ip", "--config", cfg.toString()).exit()).isEqualTo(2);
 
             Dist.Result stop = tlsjail(work, "stop", "--config", cfg.toString());

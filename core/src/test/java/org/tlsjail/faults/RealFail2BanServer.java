@@ -53,6 +53,27 @@ final class RealFail2BanServer implements AutoCloseable {
                 ""));
     }
 
+    /**
+     * Overrides settings of jail os4x (written to jail.local, which Fail2Ban reads after
+     * jail.conf) and adds action files to action.d; before {@link #start()}.
+     */
+    void overrideJail(List<Path> actionFiles, String... lines) throws IOException {
+        for (Path a : actionFiles) {
+            Files.copy(a, conf.resolve("action.d").resolve(a.getFileName()));
+        }
+        Files.writeString(conf.resolve("jail.local"), "[os4x]\n" + String.join("\n", lines) + "\n");
+    }
+
+    /** The dummy action's file: one line per ban the jail's firewall stand-in holds. */
+    Path dummyTarget() {
+        return run.resolve("dummy.txt");
+    }
+
+    /** fail2ban-server's own log (action errors land here). */
+    Path serverLog() {
+        return run.resolve("fail2ban.log");
+    }
+
     static boolean installed() {
         return Files.isExecutable(Path.of("/usr/bin/fail2ban-server"))
                 && Files.isExecutable(Path.of("/usr/bin/fail2ban-client"))

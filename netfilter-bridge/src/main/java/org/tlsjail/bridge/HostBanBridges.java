@@ -63,7 +63,7 @@ public final class HostBanBridges {
             boolean enabled = bool(f, "enabled", "bridge.fail2ban", false);
             Fail2BanBridgeConfig c = fail2ban(f);
             if (enabled) {
-                out.add(new Fail2BanBridge(c, engine::banned, clock));
+                out.add(new Fail2BanBridge(c, engine::banned, engine::unban, clock));
             }
         }
         if (bridge.get("nftables") != null) {

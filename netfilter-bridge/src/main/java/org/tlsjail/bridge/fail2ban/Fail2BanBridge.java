@@ -5,16 +5,19 @@ import java.net.InetAddress;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.BanRecord;
+import org.tlsjail.banengine.SourceKey;
 import org.tlsjail.bridge.BridgeStartException;
 import org.tlsjail.bridge.BridgeStatus;
 import org.tlsjail.bridge.QueuedBridge;
@@ -51,6 +54,14 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
 
     private final Fail2BanBridgeConfig config;
     private final Supplier<List<BanRecord>> activeBans;
+    private final Predicate<SourceKey> operatorUnban;
+    private final InstantSource clock;
+    /**
+     * When Fail2Ban itself would end each of our bans in its jail (epoch ms; MAX_VALUE for
+     * permanent), from its {@code --with-time} listing or from our own banip and the jail's
+     * bantime. Bridge thread only; forgotten on reconnect (a restarted server lost its bans).
+     */
+    private final Map<String, Long> jailEnds = new HashMap<>();
     private Fail2BanConnection connection; // owned by the bridge thread once started
     /** Attempts of the change being sent that the server already has (bridge thread only). */
     private int attemptsSent;
@@ -62,10 +73,21 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
      * @param clock      time for status timestamps
      */
     public Fail2BanBridge(Fail2BanBridgeConfig config, Supplier<List<BanRecord>> activeBans, InstantSource clock) {
+        this(config, activeBans, key -> false, clock);
+    }
+
+    /**
+     * @param operatorUnban lifts a tlsjail ban ({@code engine::unban}) when an operator lifted it
+     *                      in Fail2Ban ({@code fail2ban-client set JAIL unbanip}); see {@link #reconcile()}
+     */
+    public Fail2BanBridge(Fail2BanBridgeConfig config, Supplier<List<BanRecord>> activeBans,
+                          Predicate<SourceKey> operatorUnban, InstantSource clock) {
         super(Objects.requireNonNull(config, "config").maxPending(), clock, new Pacing(BATCH, config.retryMin(),
                 config.retryMax(), config.reconcileInterval(), config.timeout().plusSeconds(2)));
         this.config = config;
         this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
+        this.operatorUnban = Objects.requireNonNull(operatorUnban, "operatorUnban");
+        this.clock = Objects.requireNonNull(clock, "clock");
     }
 
     public Fail2BanBridgeConfig config() {
@@ -232,6 +254,7 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
             throw e;
         }
         connection = c;
+        jailEnds.clear(); // another server, or the same restarted: what it held before says nothing now
         health.connected(true);
         if (reconciles()) {
             requestReconcile();
@@ -297,8 +320,15 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
             health.applied(1);
         } else {
             String verb = change instanceof Ban ? "banip" : "unbanip";
-            if (check(connection.send(List.of("set", jail, verb, address)), verb, address)) {
+            Fail2BanReply r = connection.send(List.of("set", jail, verb, address));
+            if (check(r, verb, address)) {
                 health.applied(1);
+                if (change instanceof Ban && r.value() instanceof Number n && n.intValue() == 1) {
+                    freshlyBanned(List.of(address)); // 1: a new ban in the jail, from now on
+                }
+            }
+            if (change instanceof Unban) {
+                jailEnds.remove(address);
             }
         }
     }
@@ -330,46 +360,100 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
         }
     }
 
-    /** Makes sure every active tlsjail ban is in the jail (it may have expired there, or the server restarted). */
+    /**
+     * Makes sure every active tlsjail ban is in the jail (it may have expired there, or the server
+     * restarted), except one an operator lifted in Fail2Ban: a ban missing from the jail before
+     * the end Fail2Ban itself would have given it ({@code get JAIL banip --with-time}, or our own
+     * banip plus {@code get JAIL bantime}) was unbanned there ({@code fail2ban-client set JAIL
+     * unbanip}, or an action), so it is lifted in tlsjail too instead of being put back.
+     */
     @Override
     protected void reconcile() throws IOException {
-        Fail2BanReply r = connection.send(List.of("get", config.jail(), "banned"));
+        String jail = config.jail();
+        Fail2BanReply r = connection.send(List.of("get", jail, "banip", "--with-time"));
+        boolean withTime = r.isOk();
+        if (!withTime) {
+            r = connection.send(List.of("get", jail, "banned")); // a Fail2Ban without --with-time
+        }
         if (r.kind() == Fail2BanReply.Kind.GARBAGE
                 || (r.kind() == Fail2BanReply.Kind.FAILED && r.message().contains("UnknownJailException"))) {
-            throw new IOException("get " + config.jail() + " banned: " + r.message());
+            throw new IOException("get " + jail + " banned: " + r.message());
         }
         if (!r.isOk()) {
-            health.error("reconcile: get " + config.jail() + " banned: " + r.message());
+            health.error("reconcile: get " + jail + " banned: " + r.message());
             return;
         }
         Set<String> inJail = new HashSet<>();
+        List<Object> entries = new ArrayList<>();
         if (r.value() instanceof Collection<?> c) {
-            c.forEach(x -> inJail.add(String.valueOf(x)));
+            entries.addAll(c);
         } else if (r.value() instanceof Object[] a) {
-            for (Object x : a) {
-                inJail.add(String.valueOf(x));
+            entries.addAll(List.of(a));
+        }
+        for (Object x : entries) {
+            String entry = String.valueOf(x);
+            String ip = entry.strip().split("\\s+", 2)[0];
+            inJail.add(ip);
+            if (withTime) {
+                Long end = JailListing.endMillis(entry);
+                if (end != null) {
+                    jailEnds.put(ip, end);
+                }
             }
         }
+        long now = clock.millis();
         List<String> missing = new ArrayList<>();
+        Set<String> active = new HashSet<>();
+        int lifted = 0;
         for (BanRecord b : activeBans.get()) {
             String k = b.key().toString();
-            if (!inJail.contains(k)) {
-                missing.add(k);
+            active.add(k);
+            if (inJail.contains(k)) {
+                continue;
             }
+            Long end = jailEnds.remove(k);
+            // 2 s: Fail2Ban prints its times to the second and checks expiry on its own tick
+            if (end != null && now < end - 2_000) {
+                if (operatorUnban.test(b.key())) {
+                    lifted++;
+                    LOG.info("Fail2Ban bridge: {} was unbanned in jail {} before its ban there ended; lifted in"
+                            + " tlsjail too", k, jail);
+                }
+                continue;
+            }
+            missing.add(k);
         }
+        jailEnds.keySet().retainAll(active);
         for (int i = 0; i < missing.size(); i += RECONCILE_CHUNK) {
             List<String> chunk = missing.subList(i, Math.min(missing.size(), i + RECONCILE_CHUNK));
             List<String> cmd = new ArrayList<>(chunk.size() + 3);
             cmd.add("set");
-            cmd.add(config.jail());
+            cmd.add(jail);
             cmd.add("banip");
             cmd.addAll(chunk);
             if (check(connection.send(cmd), "banip", chunk.size() + " missing addresses")) {
                 health.applied(chunk.size());
+                freshlyBanned(chunk);
             }
         }
         if (!missing.isEmpty()) {
-            LOG.info("Fail2Ban bridge: reconciled {} ban(s) missing from jail {}", missing.size(), config.jail());
+            LOG.info("Fail2Ban bridge: reconciled {} ban(s) missing from jail {}", missing.size(), jail);
+        }
+        if (lifted > 0) {
+            health.applied(lifted);
+        }
+    }
+
+    /** {@code addresses} were banned in the jail just now: Fail2Ban ends them a bantime later. */
+    private void freshlyBanned(List<String> addresses) throws IOException {
+        Fail2BanReply r = connection.send(List.of("get", config.jail(), "bantime"));
+        if (!r.isOk() || !(r.value() instanceof Number n)) {
+            return; // unknown: such a ban missing later is put back, as before
+        }
+        long seconds = n.longValue();
+        long end = seconds < 0 ? Long.MAX_VALUE : clock.millis() + seconds * 1000;
+        for (String a : addresses) {
+            jailEnds.merge(a, end, Math::max);
         }
     }
 
