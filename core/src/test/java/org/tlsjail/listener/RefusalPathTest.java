@@ -90,7 +90,7 @@ class RefusalPathTest {
         DaemonMetrics metrics = new DaemonMetrics(engine, () -> 0); // the daemon's refusal observer
         Set<Thread> before = new HashSet<>(Thread.getAllStackTraces().keySet());
         try (TlsListener jail = listener(engine, listenerClock, metrics, new HandshakeObserver() { }).start();
-             ServerSocketChannel bareServer = ServerSocketChannel.open()) {
+             ServerSocketChannel bareServer = ServerSocketChannel.open(java.net.StandardProtocolFamily.INET)) {
             Thread acceptThread = Thread.getAllStackTraces().keySet().stream()
                     .filter(t -> !before.contains(t) && t.getName().startsWith("tlsjail-accept-"))
                     .findFirst().orElseThrow();

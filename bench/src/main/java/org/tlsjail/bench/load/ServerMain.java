@@ -75,7 +75,8 @@ public final class ServerMain {
             default -> throw new IllegalArgumentException("unknown server kind " + kind);
         };
         if (kind.equals("bare-rst")) {
-            ServerSocketChannel channel = ServerSocketChannel.open();
+            // an IPv4 socket for an IPv4 address, as tlsjail's listener opens it
+            ServerSocketChannel channel = ServerSocketChannel.open(java.net.StandardProtocolFamily.INET);
             channel.socket().setReuseAddress(true);
             channel.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), BACKLOG);
             stopWhenStdinCloses(Thread.currentThread(), () -> bareAccepted);
