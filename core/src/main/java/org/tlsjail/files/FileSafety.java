@@ -83,6 +83,19 @@ public final class FileSafety {
     public void checkDirectory(Path dir, String what) throws IOException {
         Path abs = dir.toAbsolutePath().normalize();
         List<Path> chain = new ArrayList<>(ancestors(abs));
+        // A link on the way is only as trustworthy as its owner: another user's link in a sticky,
+        // world-writable directory would pass every check below (they read through it) and send
+        // tlsjail's files into any directory root owns. The kernel's fs.protected_symlinks stops
+        // this only where it is on.
+        for (Path p : chain) {
+            Map<String, Object> l = Files.readAttributes(p, "unix:uid,isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
+            int uid = (Integer) l.get("uid");
+            if ((Boolean) l.get("isSymbolicLink") && !trusted(uid)) {
+                throw new UnsafePathException(what + ": " + p + " is a symbolic link owned by uid " + uid
+                        + ", not by tlsjail's user (uid " + ownUid + ") or root; tlsjail never follows another"
+                        + " user's links (remove it, or choose another directory)");
+            }
+        }
         Path real = abs.toRealPath();
         if (!real.equals(abs)) {
             chain.addAll(ancestors(real));
@@ -184,6 +197,9 @@ public final class FileSafety {
      * after {@link #checkExistingFile}.
      */
     public Appender openForAppend(Path file, Set<PosixFilePermission> mode, String what) throws IOException {
+        // O_NOFOLLOW guards the last component only: a directory on the way may have been swapped
+        // for another user's link since start (a reopen after rotation is when that would be followed)
+        checkDirectory(file.toAbsolutePath().getParent(), what);
         try {
             FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(mode));

@@ -634,7 +634,11 @@ public final class TlsListener implements AutoCloseable {
                     LOG.warn("observer {} failed", o, e);
                 }
             }
-            proven.put(visit.key, Boolean.TRUE);
+            if (!chain.isEmpty()) {
+                // only a verified client certificate proves a partner: a success without one (client-auth
+                // none or optional) costs an attacker nothing and must not lift the maxretry cap
+                proven.put(visit.key, Boolean.TRUE);
+            }
             admission.release(visit);
             gate.slotFreed();
             handedOver = true;

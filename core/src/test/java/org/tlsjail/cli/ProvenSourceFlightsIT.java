@@ -16,22 +16,16 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Red-team finding (main 8ac925b, still on f1856e4): "exactly maxretry" holds for a source that has not proven
- * itself, but one successful handshake makes its ban unit a partner for partner-window (1 h), and
- * a partner's parallel handshakes are capped by max-handshakes-per-source (8), not by maxretry.
- * With client-auth none (or optional) a successful handshake costs nothing: one s_client without a
- * certificate, then 30 parallel ClientHellos reset after the server's flight, gave 8 server flights
- * and 8 Fail2Ban lines, not 3. README ("Partners keep full service") documents the partner's
- * concurrency, but not that with client-auth none/optional anyone becomes a partner this way.
- * Whether a proven partner may exceed maxretry at all is the lead's call; at least proof must need
- * what client-auth asks for, and README must say it.
+ * Red-team finding (fixed): one successful handshake made its ban unit a partner, whose parallel
+ * handshakes are capped by max-handshakes-per-source (8), not maxretry. With client-auth none (or
+ * optional) such a success costs nothing: one s_client without a certificate, then 30 parallel
+ * ClientHellos reset after the server's flight, gave 8 server flights and 8 Fail2Ban lines. Only a
+ * verified client certificate proves a partner now.
  */
-@Disabled("red-team finding, fails on main 8ac925b: a source proven by a certificate-less success gets max-handshakes-per-source flights")
 class ProvenSourceFlightsIT {
     private static final String SOURCE = "127.0.0.1";
 

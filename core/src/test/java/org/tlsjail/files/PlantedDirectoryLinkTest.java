@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
  * root-owned file of the same name elsewhere. A link whose owner is neither tlsjail's user nor
  * root must be refused in any component, as Linux's fs.protected_symlinks would (0 on this host).
  */
-@Disabled("red-team finding, fails on main 6fccaf0: enable with the FileSafety fix (lstat each component as written)")
 class PlantedDirectoryLinkTest {
     @TempDir
     Path root;
