@@ -159,7 +159,9 @@ public final class Daemon {
                         + "; change metrics.listen", e);
             }
             closeables.add(metrics);
-            LOG.info("Prometheus metrics on http://{}/metrics", config.metrics().listen());
+            // the bound port, not the configured one: with port 0 the configured text says nothing
+            LOG.info("Prometheus metrics on http://{}/metrics",
+                    new org.tlsjail.config.MetricsSection(config.metrics().host(), metrics.port()).listen());
         }
         org.tlsjail.config.ConfigWarnings.of(config).forEach(w -> LOG.warn("{}", w));
         joinCluster();
@@ -402,6 +404,11 @@ public final class Daemon {
         sb.append("config:          ").append(c.sourceName()).append('\n');
         sb.append("state-dir:       ").append(c.stateDir()).append('\n');
         sb.append("fail2ban-log:    ").append(c.fail2banLog().path()).append('\n');
+        if (metrics != null) {
+            sb.append("metrics:         http://")
+                    .append(new org.tlsjail.config.MetricsSection(c.metrics().host(), metrics.port()).listen())
+                    .append("/metrics\n");
+        }
         sb.append("jail:            maxretry ").append(j.maxRetry()).append(", findtime ")
                 .append(FailDuration.format(j.findTime())).append(", bantime ").append(FailDuration.format(j.banTime()))
                 .append('\n');

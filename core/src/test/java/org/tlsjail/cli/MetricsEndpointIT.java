@@ -26,6 +26,21 @@ class MetricsEndpointIT {
     Path work;
 
     @Test
+    void withPortZeroStatusNamesTheBoundMetricsPort() throws Exception {
+        Path cfg = work.resolve("tlsjail.yaml");
+        Files.writeString(cfg, "state-dir: state\nlisten: {port: 0}\nmetrics: {listen: \"127.0.0.1:0\"}\n");
+        try (Dist.Daemon d = Dist.start(work, work.resolve("state"), "--config", cfg.toString())) {
+            Dist.Result status = Dist.tlsjail(work, "status", "--config", cfg.toString());
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("metrics: +http://127\\.0\\.0\\.1:(\\d+)/metrics")
+                    .matcher(status.out());
+            assertThat(m.find()).as(status.all()).isTrue();
+            int bound = Integer.parseInt(m.group(1));
+            assertThat(bound).isPositive();
+            assertThat(scrape(bound)).startsWith("HTTP/1.1 200 OK");
+        }
+    }
+
+    @Test
     void hangingAndEarlyClosingClientsNeitherBlockScrapesNorLeakTheDaemonsDescriptors() throws Exception {
         int port;
         try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

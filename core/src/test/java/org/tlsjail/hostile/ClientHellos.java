@@ -6,12 +6,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLEngineResult;
 
 /** Real ClientHello records to truncate and mutate. */
 final class ClientHellos {
@@ -56,16 +52,6 @@ final class ClientHellos {
     }
 
     static byte[] jdkClientHello() throws Exception {
-        SSLEngine e = SSLContext.getDefault().createSSLEngine("localhost", 443);
-        e.setUseClientMode(true);
-        ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
-        SSLEngineResult r = e.wrap(ByteBuffer.allocate(0), out);
-        if (r.bytesProduced() == 0) {
-            throw new IllegalStateException("no ClientHello produced");
-        }
-        out.flip();
-        byte[] b = new byte[out.remaining()];
-        out.get(b);
-        return b;
+        return org.tlsjail.testing.ClientHellos.jdk();
     }
 }
