@@ -64,6 +64,8 @@ public final class BanEngine {
     /** The coarse clock isBanned reads while the sweeper runs; 0 = not running, read the real one. */
     private volatile long coarseMillis;
     static final long COARSE_TICK_MILLIS = 4;
+    /** Moves (under the lock) after every change that can make a source banned; see {@link #banEpoch()}. */
+    private volatile long banEpoch;
 
     public BanEngine(JailConfig config, InstantSource clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -128,6 +130,16 @@ public final class BanEngine {
         }
         long now = coarseMillis;
         return until > (now != 0 ? now : clock.millis());
+    }
+
+    /**
+     * A number that changes after every ban (made, restored, applied or re-keyed by reconfigure),
+     * after the ban is visible to {@link #isBanned}. A caller that read it before an isBanned check
+     * need not check again while it stays the same: lets the listener re-check a waiting
+     * connection only when some ban was made meanwhile.
+     */
+    public long banEpoch() {
+        return banEpoch;
     }
 
     // ---------------------------------------------------------------- failures
@@ -276,6 +288,7 @@ public final class BanEngine {
         byEnd.add(ban);
         table.put(ban.key().hi(), ban.key().lo(), ban.untilMillis());
         activeCount = active.size();
+        banEpoch++; // under the lock: one writer at a time
         banHistory.asMap().merge(ban.key(), ban.banCount(), Math::max);
         enforceCap(now);
         return active.containsKey(ban.key());
@@ -387,6 +400,7 @@ public final class BanEngine {
         JailConfig previous = config;
         ignore = next.ignoreRanges();
         config = next;
+        banEpoch++; // another prefix length can make an address fall under an existing ban
         failures.reconfigure(next);
         if (!previous.increment().remember().equals(next.increment().remember())
                 || previous.maxTrackedKeys() != next.maxTrackedKeys()) {
@@ -448,6 +462,7 @@ public final class BanEngine {
         byEnd.add(r);
         table.put(key.hi(), key.lo(), r.untilMillis());
         activeCount = active.size();
+        banEpoch++; // after the ban is visible: see banEpoch()
         banHistory.put(key, r.banCount());
         banCount.increment();
         fire(l -> l.onBan(r));

@@ -74,6 +74,8 @@ public final class TlsListener implements AutoCloseable {
     private final ConnectionHandler handler;
     private final ListenerConfig config;
     private final List<HandshakeObserver> observers;
+    /** The observers as an array: the refusal path iterates it without an iterator object. */
+    private final HandshakeObserver[] refusalObservers;
     private final InstantSource clock;
     private final ExecutorService applicationExecutor;
     private final boolean ownsApplicationExecutor;
@@ -104,8 +106,11 @@ public final class TlsListener implements AutoCloseable {
     private final LongAdder refusedOverLimit = new LongAdder();
     private final LongAdder succeeded = new LongAdder();
     private final LongAdder failed = new LongAdder();
-    private final AtomicLong refusalsSinceLog = new AtomicLong();
-    private final AtomicLong nextRefusalLog = new AtomicLong();
+    // the refusal log line is written by the watchdog every refusal-log-interval (refusalSummary):
+    // a refusal only counts and remembers its source, no clock read, no allocation
+    private final LongAdder refusalsSinceLog = new LongAdder();
+    private volatile InetAddress latestRefused;
+    private volatile HandshakeObserver.Refusal latestRefusal;
     private final ProxyProtocolSettings proxy;
     private final ProxyStageHandler proxyStage;
 
@@ -115,6 +120,7 @@ public final class TlsListener implements AutoCloseable {
         this.handler = Objects.requireNonNull(b.handler, "handler");
         this.config = b.config;
         this.observers = List.copyOf(b.observers);
+        this.refusalObservers = observers.toArray(new HandshakeObserver[0]);
         this.clock = b.clock;
         this.ownsApplicationExecutor = b.applicationExecutor == null;
         this.applicationExecutor = ownsApplicationExecutor
@@ -159,6 +165,8 @@ public final class TlsListener implements AutoCloseable {
         handshakes.allowCoreThreadTimeOut(true);
         watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
         watchdog.setRemoveOnCancelPolicy(true);
+        long logEvery = Math.max(1, config.refusalLogInterval().toMillis());
+        watchdog.scheduleWithFixedDelay(this::refusalSummary, logEvery, logEvery, TimeUnit.MILLISECONDS);
         gate = new FirstFlightGate(config.handshakeTimeout().toNanos(), new FirstFlightGate.Next() {
             @Override
             public boolean mayStart(Visit visit) {
@@ -228,6 +236,7 @@ public final class TlsListener implements AutoCloseable {
         }
         handshakes.shutdownNow();
         watchdog.shutdownNow();
+        refusalSummary(); // what the last interval refused
         if (ownsApplicationExecutor) {
             applicationExecutor.shutdownNow();
         }
@@ -271,20 +280,27 @@ public final class TlsListener implements AutoCloseable {
                 proxyStage.accepted(ch);
                 continue;
             }
-            Visit visit = new Visit(s.getInetAddress(), System.nanoTime());
+            InetAddress source = s.getInetAddress();
+            // the ban check before any object of ours exists: a refused connection allocates nothing
+            long epoch = engine.banEpoch(); // before the check: a ban made after it moves the epoch
+            if (engine.isBanned(source)) {
+                refuse(s, source, HandshakeObserver.Refusal.BANNED);
+                continue;
+            }
+            Visit visit = new Visit(source, System.nanoTime());
+            visit.banEpoch = epoch;
             if (holds(s, visit)) {
                 gate.admit(ch, visit);
             }
         }
     }
 
-    /** The ban check and the hold on a place (per ban unit and in total); a refused connection is reset. */
+    /**
+     * The hold on a place (per ban unit and in total), for a visit whose source was just checked
+     * against the bans (and its {@code banEpoch} set before that check); a refused connection is reset.
+     */
     private boolean holds(Socket s, Visit visit) {
         InetAddress source = visit.source;
-        if (engine.isBanned(source)) {
-            refuse(s, source, HandshakeObserver.Refusal.BANNED);
-            return false;
-        }
         identify(visit);
         SourceAdmission.Verdict v = admission.tryHold(visit);
         if (v != SourceAdmission.Verdict.ADMITTED) {
@@ -342,6 +358,11 @@ public final class TlsListener implements AutoCloseable {
                 visit.remote = header.source();
                 visit.source = header.source().getAddress();
             }
+            visit.banEpoch = engine.banEpoch(); // before the check, as at accept
+            if (engine.isBanned(visit.source)) {
+                refuse(ch.socket(), visit.source, HandshakeObserver.Refusal.BANNED);
+                return false;
+            }
             return holds(ch.socket(), visit);
         }
 
@@ -392,7 +413,7 @@ public final class TlsListener implements AutoCloseable {
      * source leaves at once, to be refused.
      */
     private boolean mayStart(Visit v) {
-        if (engine.isBanned(v.source)) {
+        if (bannedSince(v)) {
             return true;
         }
         if (!v.partner && proven.getIfPresent(v.key) != null) {
@@ -425,7 +446,7 @@ public final class TlsListener implements AutoCloseable {
             // Known without TLS (timed out, reset, ended, not TLS): settled here, without a thread
             // and a timer. Thousands of slow clients time out in the same instant; handed to the
             // pool one by one, they were cut up to seconds after their timeout.
-            if (engine.isBanned(source)) {
+            if (bannedSince(visit)) {
                 release(s, visit); // banned while it waited: refused, as in handshake()
                 refuse(s, source, HandshakeObserver.Refusal.BANNED);
                 return;
@@ -444,6 +465,24 @@ public final class TlsListener implements AutoCloseable {
             release(s, visit);
             refuse(s, source, HandshakeObserver.Refusal.TOTAL_LIMIT);
         }
+    }
+
+    /**
+     * Was the visit's source banned since its last check? Runs {@code isBanned} again only if the
+     * engine made a ban since (its ban epoch moved), so a connection costs one isBanned at accept
+     * and the re-checks (gate exit, handshake start) cost a volatile read while no ban is made. A
+     * banned answer leaves the visit's epoch as it was: every later re-check says banned too.
+     */
+    private boolean bannedSince(Visit v) {
+        long epoch = engine.banEpoch();
+        if (epoch == v.banEpoch) {
+            return false;
+        }
+        if (engine.isBanned(v.source)) {
+            return true;
+        }
+        v.banEpoch = epoch;
+        return false;
     }
 
     /** The failure a connection leaving the gate has already met, or null if it needs a TLS handshake. */
@@ -475,20 +514,35 @@ public final class TlsListener implements AutoCloseable {
             refusedOverLimit.increment();
         }
         closeQuietly(s);
-        for (HandshakeObserver o : observers) {
+        for (HandshakeObserver o : refusalObservers) {
             try {
                 o.onRefused(source, why);
             } catch (RuntimeException e) {
                 LOG.warn("observer {} failed", o, e);
             }
         }
-        long n = refusalsSinceLog.incrementAndGet();
-        long now = clock.millis();
-        long next = nextRefusalLog.get();
-        if (now >= next && nextRefusalLog.compareAndSet(next, now + config.refusalLogInterval().toMillis())) {
-            refusalsSinceLog.addAndGet(-n);
-            LOG.info("refused {} connection(s) since last report; latest from {} ({})", n,
-                    Addresses.format(source), why.name().toLowerCase(java.util.Locale.ROOT));
+        // no clock read and nothing allocated here: the watchdog writes the line (refusalSummary)
+        latestRefused = source;
+        latestRefusal = why;
+        refusalsSinceLog.increment();
+    }
+
+    /**
+     * Every refusal-log-interval on the watchdog thread (and once at close): one operational log
+     * line for the refusals since the last, if any, so a flood of refusals is one line a minute.
+     */
+    private void refusalSummary() {
+        long n = refusalsSinceLog.sumThenReset();
+        if (n > 0) {
+            InetAddress source = latestRefused;
+            HandshakeObserver.Refusal why = latestRefusal;
+            try {
+                LOG.info("refused {} connection(s) since last report; latest from {} ({})", n,
+                        source == null ? "?" : Addresses.format(source),
+                        why == null ? "?" : why.name().toLowerCase(java.util.Locale.ROOT));
+            } catch (RuntimeException e) {
+                // a failing appender must not cancel the schedule (and the lines after this one)
+            }
         }
     }
 
@@ -507,7 +561,7 @@ public final class TlsListener implements AutoCloseable {
      */
     private void handshake(Socket raw, Visit visit, byte[] first) {
         InetAddress source = visit.source;
-        if (engine.isBanned(source)) {
+        if (bannedSince(visit)) {
             // banned while this connection waited for its ClientHello: typically the attacker's
             // previous handshake, whose failure was recorded after the client saw the alert and
             // reconnected. Refuse it like any banned source: no TLS work, no log line.

@@ -22,6 +22,11 @@ final class Visit {
     boolean held;
     /** Holds an in-flight handshake slot (past the first-flight gate). */
     boolean started;
+    /**
+     * The engine's {@code banEpoch()} read before this visit's last ban check: while it stays
+     * the same no ban was made since, and the check need not run again.
+     */
+    long banEpoch;
     /** Started as a source that is not a known partner (counts against max-unproven-handshakes). */
     boolean startedUnproven;
     /** Nanoseconds the connection spent waiting for the client's ClientHello bytes at the gate. */

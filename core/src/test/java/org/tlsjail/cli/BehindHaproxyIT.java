@@ -11,7 +11,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -161,7 +158,7 @@ class BehindHaproxyIT {
                     concat(v2Fixed(0x21, 0x11, 12 + 3), ip(127, 0, 0, 22), ip(127, 0, 0, 1), new byte[4],
                             new byte[] {0x20, 0x7f, 0x7f}), // TLV longer than the header
                     concat(v2Fixed(0x23, 0x11, 12), ip(127, 0, 0, 23), ip(127, 0, 0, 1), new byte[4]), // command 3
-                    clientHello()); // TLS without the header the balancer must send
+                    org.tlsjail.testing.ClientHellos.jdk()); // TLS without the header the balancer must send
             for (byte[] b : bad) {
                 assertClosedByServer(b, true);
             }
@@ -196,7 +193,7 @@ class BehindHaproxyIT {
                 s.bind(new InetSocketAddress("127.0.0.1", 0));
                 s.connect(new InetSocketAddress("127.0.0.1", port));
                 s.setSoTimeout(20_000);
-                s.getOutputStream().write(concat(v2, clientHello()));
+                s.getOutputStream().write(concat(v2, org.tlsjail.testing.ClientHellos.jdk()));
                 s.getOutputStream().flush();
                 assertThat(s.getInputStream().read()).as("a TLS handshake record").isEqualTo(0x16);
             }
@@ -356,18 +353,6 @@ class BehindHaproxyIT {
             out.writeBytes(p);
         }
         return out.toByteArray();
-    }
-
-    /** A real ClientHello, from the JDK's TLS client. */
-    private static byte[] clientHello() throws Exception {
-        SSLEngine e = SSLContext.getDefault().createSSLEngine("localhost", 443);
-        e.setUseClientMode(true);
-        ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
-        e.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        byte[] b = new byte[out.remaining()];
-        out.get(b);
-        return b;
     }
 
 }

@@ -8,7 +8,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import org.tlsjail.testing.JdkClientHello;
 
 /** Real ClientHello records to truncate and mutate. */
 final class ClientHellos {
@@ -53,6 +52,6 @@ final class ClientHellos {
     }
 
     static byte[] jdkClientHello() throws Exception {
-        return JdkClientHello.bytes("TLSv1.3", "TLSv1.2");
+        return org.tlsjail.testing.ClientHellos.jdk();
     }
 }

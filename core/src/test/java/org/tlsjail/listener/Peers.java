@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.tlsjail.testing.JdkClientHello;
+import org.tlsjail.testing.ClientHellos;
 
 /** Real TLS peers for the tests: openssl s_client processes, time-bound, stdin empty. */
 final class Peers {
@@ -40,6 +40,6 @@ final class Peers {
     }
 
     static byte[] clientHello(String... protocols) throws Exception {
-        return JdkClientHello.bytes(protocols);
+        return ClientHellos.jdk(protocols);
     }
 }

@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +41,10 @@ class DebianPackageIT {
     private static final Path STATE = Path.of("/var/lib/tlsjail");
     private static final Path LOGDIR = Path.of("/var/log/tlsjail");
     private static final Path LAUNCHER = Path.of("/usr/bin/tlsjail");
+    /** The CLI's class-data archive: dumped by postinst for the installed jars, not shipped. */
+    private static final Path CDS_ARCHIVE = Path.of("/usr/share/tlsjail/lib/tlsjail-cli.jsa");
+    /** JAVA_OPTS the launcher passes on and the JVM refuses to start with. */
+    private static final String[] BROKEN_JVM = {"JAVA_OPTS", "-XX:+NoSuchOptionForDebianPackageIT"};
     /** Key material an operator adds to /etc/tlsjail: not the package's, so purge keeps it. */
     private static final List<String> OPERATOR_FILES = List.of("it-server-chain.pem", "it-server-key.pem", "it-ca.pem");
 
@@ -63,16 +69,22 @@ class DebianPackageIT {
                 "a machine without a user tlsjail: purging the package would delete it");
         boolean jailExisted = Files.exists(Path.of("/etc/fail2ban/jail.d/os4x.conf"));
         boolean filterExisted = Files.exists(Path.of("/etc/fail2ban/filter.d/os4x.conf"));
+        boolean actionExisted = Files.exists(Path.of("/etc/fail2ban/action.d/tlsjail.conf"));
         Process daemon = null;
         try {
             // --- install ---
-            Result install = dpkg("-i", deb.toString());
+            // A JVM that cannot start (an option it refuses) while postinst dumps the CLI's archive:
+            // the install must still succeed, just without the archive (the upgrade below dumps it).
+            Result install = dpkgWithEnv(BROKEN_JVM, "-i", deb.toString());
             if (install.exit() != 0 && install.err().contains("dependency problems")) {
                 // A machine without Java 17 or adduser: let apt fetch them and finish configuring.
-                install = run("apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
-                        "-f", "install");
+                install = runWithEnv(BROKEN_JVM, "apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300",
+                        "--no-install-recommends", "-f", "install");
             }
             assertThat(install.exit()).as(install.all()).isZero();
+            assertThat(install.err()).contains("tlsjail: no class-data archive for the CLI");
+            assertThat(CDS_ARCHIVE).doesNotExist();
+            assertThat(Path.of(CDS_ARCHIVE + ".new")).doesNotExist();
             assertThat(run("dpkg-query", "-W", "-f=${Status} ${Version}", "tlsjail").out())
                     .isEqualTo("install ok installed " + debVersion(deb));
 
@@ -87,7 +99,8 @@ class DebianPackageIT {
             }
             List<PathMatcher> excluded = dpkgPathExcludes();
             for (String f : List.of("/lib/systemd/system/tlsjail.service", "/etc/logrotate.d/tlsjail",
-                    "/etc/fail2ban/filter.d/os4x.conf", "/usr/share/doc/tlsjail/README.md",
+                    "/etc/fail2ban/filter.d/os4x.conf", "/etc/fail2ban/action.d/tlsjail.conf",
+                    "/usr/share/doc/tlsjail/README.md",
                     "/usr/share/doc/tlsjail/copyright", "/usr/share/doc/tlsjail/changelog.gz",
                     "/usr/share/doc/tlsjail/examples/jail.d/os4x.conf", "/usr/share/man/man1/tlsjail.1.gz",
                     CONFFILE.toString())) {
@@ -98,7 +111,10 @@ class DebianPackageIT {
             assertThat(Files.exists(Path.of("/etc/fail2ban/jail.d/os4x.conf")))
                     .as("installing enables no Fail2Ban jail").isEqualTo(jailExisted);
             assertThat(run("dpkg-query", "-W", "-f=${Conffiles}", "tlsjail").out())
-                    .contains("/etc/tlsjail/tlsjail.yaml").contains("/etc/logrotate.d/tlsjail");
+                    .contains("/etc/tlsjail/tlsjail.yaml").contains("/etc/logrotate.d/tlsjail")
+                    .contains("/etc/fail2ban/filter.d/os4x.conf").contains("/etc/fail2ban/action.d/tlsjail.conf");
+            assertThat(run("dpkg", "-L", "tlsjail").out()).as("the archive is not the package's")
+                    .doesNotContain(".jsa");
             String template = Files.readString(CONFFILE);
             assertThat(template).contains("state-dir: /var/lib/tlsjail").contains("path: /var/log/tlsjail/fail2ban.log");
             // Every file of the package is root's and writable by root only.
@@ -171,6 +187,7 @@ class DebianPackageIT {
             List<String> log = Files.readAllLines(LOGDIR.resolve("fail2ban.log"));
             assertThat(log).filteredOn(l -> l.contains("from " + source + ":")).hasSize(3);
             assertThat(Files.getOwner(LOGDIR.resolve("fail2ban.log")).getName()).isEqualTo("tlsjail");
+            fail2banActionBansAndUnbansInTlsjail();
             stop(daemon);
 
             // --- upgrade: the journal keeps the ban, dpkg keeps the edited conffile ---
@@ -181,6 +198,7 @@ class DebianPackageIT {
             assertThat(Files.readString(CONFFILE)).isEqualTo(editedOnDisk);
             assertThat(Path.of(CONFFILE + ".dpkg-new")).doesNotExist();
             assertThat(Path.of(CONFFILE + ".dpkg-dist")).doesNotExist();
+            assertCliUsesClassDataArchive(); // dumped again for the new jars
             daemon = startAsTlsjail();
             assertThat(tlsjail("banned").out()).as("ban restored from the journal after the upgrade").contains(source);
             Result refused = sClient(port, source, pki);
@@ -191,6 +209,9 @@ class DebianPackageIT {
             // --- purge: nothing left but the operator's own key files ---
             Result purge = dpkg("--purge", "tlsjail");
             assertThat(purge.exit()).as(purge.all()).isZero();
+            // (/etc/tlsjail stays non-empty on purpose: the operator's key files)
+            assertThat(purge.all()).as("no file postinst made keeps a directory of the package")
+                    .doesNotContain("'/usr/share/tlsjail");
             assertThat(run("dpkg-query", "-W", "-f=${Status}", "tlsjail").out()).doesNotContain("installed");
             for (String f : List.of("/usr/bin/tlsjail", "/usr/share/tlsjail", "/usr/share/doc/tlsjail",
                     "/lib/systemd/system/tlsjail.service", "/etc/logrotate.d/tlsjail", CONFFILE.toString(),
@@ -198,6 +219,7 @@ class DebianPackageIT {
                 assertThat(Files.exists(Path.of(f), LinkOption.NOFOLLOW_LINKS)).as("%s after purge", f).isFalse();
             }
             assertThat(Files.exists(Path.of("/etc/fail2ban/filter.d/os4x.conf"))).isEqualTo(filterExisted);
+            assertThat(Files.exists(Path.of("/etc/fail2ban/action.d/tlsjail.conf"))).isEqualTo(actionExisted);
             assertThat(run("getent", "passwd", "tlsjail").exit()).as("user removed on purge").isNotZero();
             assertThat(run("getent", "group", "tlsjail").exit()).as("group removed on purge").isNotZero();
             try (Stream<Path> left = Files.list(Path.of("/etc/tlsjail"))) {
@@ -213,6 +235,63 @@ class DebianPackageIT {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /**
+     * The installed example jail with the installed filter and action, as Fail2Ban resolves them
+     * (fail2ban-client -d on a copy of /etc/fail2ban): the commands it would run for a ban and an
+     * unban, run as Fail2Ban runs them (root, sh, a service PATH), reach the running daemon.
+     */
+    private void fail2banActionBansAndUnbansInTlsjail() throws Exception {
+        RealPeer.require(onPath("fail2ban-client"), "fail2ban-client missing (apt-get install fail2ban)");
+        Path conf = work.resolve("fail2ban");
+        assertThat(run("cp", "-r", "/etc/fail2ban", conf.toString()).exit()).isZero();
+        try (Stream<Path> jails = Files.list(conf.resolve("jail.d"))) {
+            for (Path j : jails.toList()) {
+                Files.delete(j); // only the example's jail
+            }
+        }
+        Files.copy(Path.of("/usr/share/doc/tlsjail/examples/jail.d/os4x.conf"), conf.resolve("jail.d/os4x.conf"));
+        Result dump = run("fail2ban-client", "-c", conf.toString(), "-d");
+        assertThat(dump.exit()).as(dump.all()).isZero();
+        String tlsjailAction = dump.out().lines().filter(l -> l.contains("'action', 'tlsjail', ")).findFirst()
+                .orElseThrow(() -> new AssertionError("the jail has no tlsjail action:\n" + dump.all()));
+        String target = "127." + ThreadLocalRandom.current().nextInt(1, 255) + ".0." + ThreadLocalRandom.current().nextInt(1, 255);
+        String ban = f2bCommand(tlsjailAction, "actionban").replace("<ip>", target).replace("<bantime>", "3600");
+        String unban = f2bCommand(tlsjailAction, "actionunban").replace("<ip>", target);
+        assertThat(ban).startsWith("tlsjail ban " + target);
+
+        Result banned = runWithEnv(new String[] {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+                "sh", "-c", ban);
+        assertThat(banned.exit()).as(ban + ": " + banned.all()).isZero();
+        assertThat(tlsjail("banned").out()).contains(target);
+        Result unbanned = runWithEnv(new String[] {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+                "sh", "-c", unban);
+        assertThat(unbanned.exit()).as(unban + ": " + unbanned.all()).isZero();
+        assertThat(tlsjail("banned").out()).doesNotContain(target);
+    }
+
+    private static String f2bCommand(String actionDump, String key) {
+        Matcher m = Pattern.compile("\\['" + key + "', '([^']*)'\\]").matcher(actionDump);
+        assertThat(m.find()).as("%s in %s", key, actionDump).isTrue();
+        return m.group(1);
+    }
+
+    /**
+     * postinst dumped the archive for the installed jars: root's, not writable by others, and the
+     * JVM maps it. {@code -Xshare:on} (JAVA_OPTS comes after the launcher's flags) makes the JVM
+     * fail instead of silently running without an archive that does not match these jars/paths.
+     */
+    private void assertCliUsesClassDataArchive() throws Exception {
+        PosixFileAttributes a = Files.readAttributes(CDS_ARCHIVE, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        assertThat(a.isRegularFile()).isTrue();
+        assertThat(a.owner().getName()).isEqualTo("root");
+        assertThat(a.permissions()).doesNotContain(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
+        assertThat(Path.of(CDS_ARCHIVE + ".new")).doesNotExist();
+        Result strict = runWithEnv(new String[] {"JAVA_OPTS", "-Xshare:on -Xlog:cds=info"},
+                LAUNCHER.toString(), "status", "--state-dir", work.resolve("no-daemon").toString());
+        assertThat(strict.exit()).as(strict.all()).isEqualTo(3);
+        assertThat(strict.all()).contains(CDS_ARCHIVE.toString());
+    }
 
     private static void requireRootAndDpkg() {
         RealPeer.require("root".equals(System.getProperty("user.name")),
@@ -285,11 +364,16 @@ class DebianPackageIT {
      * stdin is /dev/null, so a conffile question would fail the run instead of being answered.
      */
     private Result dpkg(String... args) throws Exception {
+        return dpkgWithEnv(null, args);
+    }
+
+    /** {@code env}: null or {name, value} for dpkg and so its maintainer scripts. */
+    private Result dpkgWithEnv(String[] env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("dpkg"));
         cmd.addAll(List.of(args));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         while (true) {
-            Result r = run(cmd.toArray(String[]::new));
+            Result r = runWithEnv(env, cmd.toArray(String[]::new));
             if (r.exit() == 0 || !r.err().contains("lock") || System.nanoTime() > deadline) {
                 return r;
             }
@@ -375,12 +459,20 @@ class DebianPackageIT {
     }
 
     static Result run(String... cmd) throws Exception {
+        return runWithEnv(null, cmd);
+    }
+
+    /** {@code env}: null or {name, value} to add to the command's environment. */
+    static Result runWithEnv(String[] env, String... cmd) throws Exception {
         Path out = Files.createTempFile("deb-it", ".out");
         Path err = Files.createTempFile("deb-it", ".err");
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile())
                     .redirectInput(new File("/dev/null"));
             pb.environment().put("DEBIAN_FRONTEND", "noninteractive");
+            if (env != null) {
+                pb.environment().put(env[0], env[1]);
+            }
             Process p = pb.start();
             if (!p.waitFor(300, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

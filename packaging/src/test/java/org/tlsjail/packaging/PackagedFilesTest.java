@@ -6,6 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -33,6 +36,40 @@ class PackagedFilesTest {
         List<String> expected = settings(root.resolve(conf)).stream().map(PackagedFilesTest::toLayout).toList();
         assertThat(settings(root.resolve(packaged))).as("%s drifted from %s: change both", packaged, conf)
                 .containsExactlyElementsOf(expected);
+    }
+
+    /**
+     * Every action the package's example jail names (besides Fail2Ban's own %(...)s) is installed
+     * by the package in /etc/fail2ban/action.d, from conf/ verbatim; otherwise copying the example
+     * gives a jail Fail2Ban refuses to start.
+     */
+    @Test
+    void theExampleJailsActionsAreShippedFromConf() throws Exception {
+        Path root = Path.of(System.getProperty("user.dir")).getParent();
+        List<String> jail = settings(root.resolve("packaging/src/deb/examples/jail-os4x.conf"));
+        List<String> actions = new java.util.ArrayList<>();
+        boolean inAction = false;
+        for (String line : jail) {
+            boolean continuation = Character.isWhitespace(line.charAt(0));
+            if (!continuation) {
+                inAction = line.startsWith("action ") || line.startsWith("action=");
+                line = inAction ? line.substring(line.indexOf('=') + 1) : "";
+            }
+            String value = inAction ? line.strip() : "";
+            if (!value.isEmpty() && !value.startsWith("%(")) {
+                actions.add(value.replaceAll("\\[.*", "")); // name[option=value, ...] -> name
+            }
+        }
+        assertThat(actions).as("the example jail bans in tlsjail too").contains("tlsjail");
+        String pom = Files.readString(root.resolve("packaging/pom.xml"));
+        for (String action : actions) {
+            assertThat(root.resolve("conf/fail2ban/action.d/" + action + ".conf")).isRegularFile();
+            Matcher data = Pattern.compile("<src>\\$\\{project.basedir}/../conf/fail2ban/action.d/" + Pattern.quote(action)
+                    + "\\.conf</src>\\s*<type>file</type>\\s*<conffile>true</conffile>\\s*<mapper>\\s*<type>perm</type>"
+                    + "\\s*<prefix>/etc/fail2ban/action.d</prefix>").matcher(pom);
+            assertThat(data.find()).as("packaging/pom.xml installs conf/fail2ban/action.d/%s.conf as a conffile in /etc/fail2ban/action.d", action)
+                    .isTrue();
+        }
     }
 
     private static List<String> settings(Path file) throws Exception {

@@ -1,16 +1,21 @@
 package org.tlsjail.bench.load;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.LongSupplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import org.tlsjail.listener.TlsListener;
@@ -18,10 +23,14 @@ import org.tlsjail.listener.TlsListener;
 /**
  * A server under test, in a JVM of its own so the harness can read its CPU time from /proc:
  * {@code ServerMain <kind> <pki-dir>}. Prints {@code PORT <n>} once it listens on 127.0.0.1 and
- * exits when its stdin closes. Kinds:
+ * exits when its stdin closes; a {@code STATS} line on stdin is answered with {@code STATS <bytes>
+ * <accepted>}: the bytes its accept thread has allocated and the connections it has accepted so
+ * far. Kinds:
  * <ul>
  *   <li>{@code bare}: accept and close, nothing else (the floor for refusing a connection);
- *       {@code bare-rst} closes with a reset (SO_LINGER 0) as tlsjail does;</li>
+ *       {@code bare-rst} closes with a reset (SO_LINGER 0) making the JDK calls tlsjail's accept
+ *       thread makes for a refusal (ServerSocketChannel accept, its socket's address, SO_LINGER 0,
+ *       close), so the two differ only by tlsjail's own code;</li>
  *   <li>{@code mini-bcjsse}, {@code mini-sunjsse}: a minimal mutual-TLS server (BC JSSE over
  *       BC's crypto provider, as tlsjail's ServerTls, or SunJSSE), one handshake
  *       per connection on a small pool, then reads one byte and answers {@code ok}.</li>
@@ -51,7 +60,9 @@ public final class ServerMain {
             TlsListener listener = new TlsjailServer(Integer.getInteger("bench.maxretry", 3),
                     count == 0 ? null : new LoopbackSources(Integer.parseInt(banned[0]), count),
                     Path.of(System.getProperty("bench.f2blog", "fail2ban-bench.log"))).start(pki);
-            stopWhenStdinCloses();
+            Thread acceptThread = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("tlsjail-accept-")).findFirst().orElseThrow();
+            stopWhenStdinCloses(acceptThread, () -> listener.stats().accepted());
             System.out.println("PORT " + listener.localAddress().getPort());
             System.out.flush();
             Thread.currentThread().join();
@@ -63,24 +74,47 @@ public final class ServerMain {
             case "mini-sunjsse" -> TlsContexts.server(pki, TlsContexts.Jsse.SUNJSSE);
             default -> throw new IllegalArgumentException("unknown server kind " + kind);
         };
+        if (kind.equals("bare-rst")) {
+            // an IPv4 socket for an IPv4 address, as tlsjail's listener opens it
+            ServerSocketChannel channel = ServerSocketChannel.open(java.net.StandardProtocolFamily.INET);
+            channel.socket().setReuseAddress(true);
+            channel.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), BACKLOG);
+            stopWhenStdinCloses(Thread.currentThread(), () -> bareAccepted);
+            System.out.println("PORT " + channel.socket().getLocalPort());
+            System.out.flush();
+            acceptAndReset(channel);
+            return;
+        }
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), BACKLOG);
-        stopWhenStdinCloses();
+        stopWhenStdinCloses(Thread.currentThread(), () -> bareAccepted);
         System.out.println("PORT " + server.getLocalPort());
         System.out.flush();
         if (ctx == null) {
-            acceptAndClose(server, kind.equals("bare-rst"));
+            acceptAndClose(server);
         } else {
             miniTls(server, ctx);
         }
     }
 
-    private static void stopWhenStdinCloses() {
+    /** Accepted by the bare loops (written by their accept thread only). */
+    private static volatile long bareAccepted;
+
+    /** Exits when stdin closes; answers each {@code STATS} line (see the class comment). */
+    private static void stopWhenStdinCloses(Thread acceptThread, LongSupplier accepted) {
         Thread watchdog = new Thread(() -> {
+            com.sun.management.ThreadMXBean threads =
+                    (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
             try {
-                while (System.in.read() >= 0) {
-                    // the harness closes stdin to stop us
+                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
+                String line;
+                while ((line = in.readLine()) != null) { // the harness closes stdin to stop us
+                    if (line.equals("STATS")) {
+                        System.out.println("STATS " + threads.getThreadAllocatedBytes(acceptThread.getId()) + " "
+                                + accepted.getAsLong());
+                        System.out.flush();
+                    }
                 }
             } catch (IOException e) {
                 // same
@@ -91,10 +125,21 @@ public final class ServerMain {
         watchdog.start();
     }
 
-    private static void acceptAndClose(ServerSocket server, boolean reset) throws IOException {
+    private static void acceptAndClose(ServerSocket server) throws IOException {
         while (true) {
             Socket s = server.accept();
-            if (reset) {
+            bareAccepted++;
+            s.close();
+        }
+    }
+
+    /** tlsjail's JDK calls for a refusal, and nothing of its own. */
+    private static void acceptAndReset(ServerSocketChannel server) throws IOException {
+        while (true) {
+            SocketChannel ch = server.accept();
+            bareAccepted++;
+            Socket s = ch.socket();
+            if (s.getInetAddress() != null) {
                 s.setSoLinger(true, 0);
             }
             s.close();

@@ -20,11 +20,13 @@ public final class ServerProcess implements AutoCloseable {
     private final String name;
     private final Process process;
     private final int port;
+    private final BufferedReader out;
 
-    private ServerProcess(String name, Process process, int port) {
+    private ServerProcess(String name, Process process, int port, BufferedReader out) {
         this.name = name;
         this.process = process;
         this.port = port;
+        this.out = out;
     }
 
     /** A {@link ServerMain} of the given kind in a fresh JVM. */
@@ -42,7 +44,7 @@ public final class ServerProcess implements AutoCloseable {
         String line;
         while ((line = r.readLine()) != null) {
             if (line.startsWith("PORT ")) {
-                return new ServerProcess(kind, p, Integer.parseInt(line.substring(5).trim()));
+                return new ServerProcess(kind, p, Integer.parseInt(line.substring(5).trim()), r);
             }
         }
         p.destroyForcibly();
@@ -63,7 +65,7 @@ public final class ServerProcess implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             try (java.net.Socket s = new java.net.Socket()) {
                 s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
-                return new ServerProcess("openssl s_server", p, port);
+                return new ServerProcess("openssl s_server", p, port, null);
             } catch (IOException notYet) {
                 Thread.sleep(50);
             }
@@ -82,6 +84,23 @@ public final class ServerProcess implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /**
+     * A {@link ServerMain}'s accept thread so far: {@code {bytes allocated, connections accepted}}.
+     */
+    public synchronized long[] acceptThreadStats() throws IOException {
+        var in = process.getOutputStream();
+        in.write("STATS\n".getBytes(StandardCharsets.US_ASCII));
+        in.flush();
+        String line;
+        while ((line = out.readLine()) != null) {
+            if (line.startsWith("STATS ")) {
+                String[] f = line.substring(6).trim().split(" ");
+                return new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])};
+            }
+        }
+        throw new IOException("server " + name + " ended before answering STATS");
     }
 
     /** User + system CPU time of the whole process so far. */

@@ -21,7 +21,7 @@ import org.tlsjail.tls.TrustSource;
 /**
  * tlsjail's real listener as a server under test: the bench keys, client certificate required,
  * its ban engine (jail defaults but {@code maxretry}) with the sweeper running, and its Fail2Ban
- * log. The application handler reads one byte and answers {@code ok}, like the minimal servers.
+ * log, and the daemon's metrics observer (not served). The application handler reads one byte and answers {@code ok}, like the minimal servers.
  *
  * @param maxRetry    the jail's maxretry (a very large value turns in-process banning off)
  * @param banned      sources banned before the listener starts
@@ -63,6 +63,7 @@ record TlsjailServer(int maxRetry, LoopbackSources banned, Path fail2banLog) {
                         .idleThreadTimeout(Duration.ofSeconds(Integer.getInteger("bench.idleThreadSeconds", 30)))
                         .build())
                 .observer(log)
+                .observer(new org.tlsjail.metrics.DaemonMetrics(engine, () -> 0)) // the daemon's refusal observer
                 .build()
                 .start();
     }
