@@ -1,7 +1,6 @@
 package org.tlsjail.config;
 
 import java.nio.file.Path;
-import java.util.Optional;
 import org.tlsjail.banengine.JailConfig;
 
 /**
@@ -18,14 +17,6 @@ public record TlsjailConfig(Path source, ListenSettings listen, TlsSection tls, 
                             Fail2BanLogSection fail2banLog, Path stateDir, Path controlSocket,
                             ForwardSection forward, MetricsSection metrics, Object bridge,
                             ClusterSection cluster) {
-
-    public Optional<ForwardSection> forwarding() {
-        return Optional.ofNullable(forward);
-    }
-
-    public Optional<MetricsSection> metricsListen() {
-        return Optional.ofNullable(metrics);
-    }
 
     /** What the messages call this configuration. */
     public String sourceName() {

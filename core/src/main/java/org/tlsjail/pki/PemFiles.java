@@ -68,23 +68,6 @@ public final class PemFiles {
         }
     }
 
-    /** Writes a PKCS#12 trust store holding only certificates (no key). */
-    public static void writePkcs12Trust(Path file, List<X509Certificate> certs, char[] password) throws IOException {
-        try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            int i = 0;
-            for (X509Certificate c : certs) {
-                ks.setCertificateEntry("ca" + i++, c);
-            }
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            ks.store(out, password);
-            writeAtomically(file, out.toByteArray(), false);
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot write PKCS#12 file " + file + ": " + e.getMessage(), e);
-        }
-    }
-
     /** Reads all certificates of a PEM file; fails naming the file if there are none. */
     public static List<X509Certificate> readCertificates(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {

@@ -207,16 +207,6 @@ public final class ServerTls implements AutoCloseable {
         return out.toArray(String[]::new);
     }
 
-    /**
-     * Re-reads the CRLs now if their files changed (the watcher does this on its own every
-     * {@code crl-check-interval}); for tests and for callers that know a file was just replaced.
-     *
-     * @return true if new CRLs were taken
-     */
-    public boolean refreshCrls() {
-        return crls != null && crls.refreshIfChanged();
-    }
-
     /** Stops watching the CRL files; handshakes in progress keep the CRLs they have. */
     @Override
     public void close() {

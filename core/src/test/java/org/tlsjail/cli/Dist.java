@@ -2,22 +2,20 @@ package org.tlsjail.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.tlsjail.testing.Distribution;
 
 /**
  * Drives the built distribution ({@code core/target/tlsjail/bin/tlsjail}) and openssl as separate
  * processes, exactly as an operator would. Used by the black-box *IT tests (failsafe, after package).
  */
 final class Dist {
-    static final Path LAUNCHER = Path.of(System.getProperty("tlsjail.dist", "target/tlsjail"), "bin", "tlsjail")
-            .toAbsolutePath();
+    static final Path LAUNCHER = Distribution.launcherPath();
 
     record Result(int exit, String out, String err) {
         String all() {
@@ -119,28 +117,11 @@ final class Dist {
     }
 
     static Result exec(Path workDir, String stdin, List<String> cmd) throws Exception {
-        Path out = Files.createTempFile("tlsjail-it", ".out");
-        Path err = Files.createTempFile("tlsjail-it", ".err");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile())
-                    .redirectOutput(out.toFile()).redirectError(err.toFile());
-            if (stdin == null) {
-                pb.redirectInput(new File("/dev/null"));
-            }
-            Process p = pb.start();
-            if (stdin != null) {
-                p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-                p.getOutputStream().close();
-            }
-            if (!p.waitFor(180, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("timed out: " + cmd);
-            }
-            return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
+        Distribution.Result r = Distribution.run(cmd, 180, workDir, null, stdin);
+        if (r.timedOut()) {
+            throw new AssertionError("timed out: " + cmd);
         }
+        return new Result(r.exit(), r.stdout(), r.stderr());
     }
 
     /** openssl s_client from {@code source} (a 127.0.0.N address) with optional extra arguments. */

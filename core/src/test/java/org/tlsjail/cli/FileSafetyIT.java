@@ -3,17 +3,21 @@ package org.tlsjail.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.tlsjail.cli.Dist.tlsjail;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.files.OtherUser;
+import org.tlsjail.testing.Await;
+import org.tlsjail.testing.RealFail2BanServer;
+import org.tlsjail.testing.RealPeer;
 
 /**
  * The daemon (bin/tlsjail) as root against a second local user (uid 65534): links and directories
@@ -175,70 +179,19 @@ class FileSafetyIT {
             assertThat(Files.getAttribute(log, "unix:mode", LinkOption.NOFOLLOW_LINKS)).isEqualTo(0100640);
             assertThat(Files.size(log)).isZero();
             // a fail2ban-server (re)started now accepts the jail (with no file it says "Have not found any log file")
-            org.tlsjail.testing.RealPeer.require(Files.isExecutable(Path.of("/usr/bin/fail2ban-server"))
-                    && Files.isReadable(Path.of("/etc/fail2ban/action.d/dummy.conf")), "fail2ban (fail2ban-server) missing");
-            try (MiniFail2Ban f2b = new MiniFail2Ban(Files.createDirectory(work.resolve("f2b")), log)) {
+            RealPeer.require(RealFail2BanServer.installed(), "fail2ban (fail2ban-server) missing");
+            try (RealFail2BanServer f2b = new RealFail2BanServer(Files.createDirectory(work.resolve("f2b")), log)) {
                 f2b.start();
                 assertThat(f2b.client("status", "os4x")).contains("File list:").contains(log.toString());
                 Dist.sClient(work, d.port, "127.0.0.61", d.stateDir.resolve("demo-pki"), false, null, "-tls1_2");
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (!f2b.client("status", "os4x").contains("Total failed:\t1") && System.nanoTime() < deadline) {
-                    Thread.sleep(200);
-                }
+                Await.until("fail2ban counted the failure", Duration.ofSeconds(30), () -> {
+                    try {
+                        return f2b.client("status", "os4x").contains("Total failed:\t1");
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
                 assertThat(f2b.client("status", "os4x")).contains("Total failed:\t1");
-            }
-        }
-    }
-
-    /** A fail2ban-server of this test's own, jail os4x (the shipped filter) on tlsjail's log. */
-    static final class MiniFail2Ban implements AutoCloseable {
-        private final Path conf;
-        private final Path run;
-        private boolean started;
-
-        MiniFail2Ban(Path dir, Path logpath) throws Exception {
-            conf = Files.createDirectories(dir.resolve("conf"));
-            run = Files.createDirectories(dir.resolve("run"));
-            Files.createDirectories(conf.resolve("filter.d"));
-            Files.createDirectories(conf.resolve("action.d"));
-            Path repo = Path.of("").toAbsolutePath();
-            while (repo != null && !Files.isRegularFile(repo.resolve("conf/fail2ban/filter.d/os4x.conf"))) {
-                repo = repo.getParent();
-            }
-            assertThat(repo).as("conf/fail2ban/filter.d/os4x.conf above the working directory").isNotNull();
-            Files.copy(repo.resolve("conf/fail2ban/filter.d/os4x.conf"), conf.resolve("filter.d/os4x.conf"));
-            Files.copy(Path.of("/etc/fail2ban/action.d/dummy.conf"), conf.resolve("action.d/dummy.conf"));
-            Files.writeString(conf.resolve("fail2ban.conf"), String.join("\n", "[Definition]", "loglevel = INFO",
-                    "logtarget = " + run.resolve("fail2ban-server.log"), "socket = " + run.resolve("f2b.sock"),
-                    "pidfile = " + run.resolve("f2b.pid"), "dbfile = :memory:", ""));
-            Files.writeString(conf.resolve("jail.conf"), String.join("\n", "[os4x]", "enabled = true", "filter = os4x",
-                    "logpath = " + logpath, "backend = polling", "ignoreself = false", "ignoreip =", "maxretry = 3",
-                    "action = dummy[target=" + run.resolve("dummy.txt") + "]", ""));
-        }
-
-        void start() throws Exception {
-            client("-x", "start");
-            started = true;
-        }
-
-        String client(String... args) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of("fail2ban-client", "-c", conf.toString()));
-            cmd.addAll(List.of(args));
-            Dist.Result r = Dist.exec(run, null, cmd);
-            assertThat(r.exit()).as("fail2ban-client %s: %s", args, r.all()).isZero();
-            return r.out();
-        }
-
-        @Override
-        public void close() throws Exception {
-            if (started) {
-                Dist.exec(run, null, List.of("fail2ban-client", "-c", conf.toString(), "stop"));
-                Path pid = run.resolve("f2b.pid");
-                if (Files.exists(pid)) {
-                    ProcessHandle.of(Long.parseLong(Files.readString(pid).strip()))
-                            .filter(h -> h.info().commandLine().orElse("").contains(run.toString()))
-                            .ifPresent(ProcessHandle::destroyForcibly);
-                }
             }
         }
     }

@@ -1,6 +1,7 @@
 package org.tlsjail.fail2banlog;
 
 import java.io.File;
+import org.tlsjail.testing.RealFail2BanServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,14 +27,7 @@ public final class Fail2BanRegex {
 
     /** The filter shipped in this repository (conf/fail2ban/filter.d/os4x.conf), absolute. */
     public static Path filter() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !p.resolve("conf/fail2ban/filter.d/os4x.conf").toFile().isFile()) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("conf/fail2ban/filter.d/os4x.conf not found above " + Path.of("").toAbsolutePath());
-        }
-        return p.resolve("conf/fail2ban/filter.d/os4x.conf");
+        return RealFail2BanServer.shippedFilter();
     }
 
     public static Result run(Path log) throws Exception {

@@ -2,6 +2,8 @@ package org.tlsjail.faults;
 
 import org.tlsjail.testing.RealPeer;
 import org.tlsjail.testing.Await;
+import org.tlsjail.testing.FakeFail2BanServer;
+import org.tlsjail.testing.RealFail2BanServer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -134,7 +136,7 @@ class BridgeFaultTest {
     }
 
     private static Jail fakeJail(FakeFail2BanServer[] fake) {
-        return addresses -> fake[0] != null && fake[0].banned.containsAll(addresses);
+        return addresses -> fake[0] != null && fake[0].banned().containsAll(addresses);
     }
 
     @Test
@@ -170,18 +172,18 @@ class BridgeFaultTest {
     @Test
     void serverAnsweringGarbage() throws Exception {
         try (FakeFail2BanServer fake = new FakeFail2BanServer(dir.resolve("f2b.sock"))) {
-            exercise("server answering garbage", 3, dir.resolve("f2b.sock"), fake.banned::containsAll,
-                    () -> fake.behaviour = FakeFail2BanServer.Behaviour.GARBAGE,
-                    () -> fake.behaviour = FakeFail2BanServer.Behaviour.HEALTHY);
+            exercise("server answering garbage", 3, dir.resolve("f2b.sock"), fake.banned()::containsAll,
+                    () -> fake.behave(FakeFail2BanServer.Behaviour.GARBAGE),
+                    () -> fake.behave(FakeFail2BanServer.Behaviour.HEALTHY));
         }
     }
 
     @Test
     void serverHanging() throws Exception {
         try (FakeFail2BanServer fake = new FakeFail2BanServer(dir.resolve("f2b.sock"))) {
-            exercise("server hanging (never answers)", 4, dir.resolve("f2b.sock"), fake.banned::containsAll,
-                    () -> fake.behaviour = FakeFail2BanServer.Behaviour.HANG,
-                    () -> fake.behaviour = FakeFail2BanServer.Behaviour.HEALTHY);
+            exercise("server hanging (never answers)", 4, dir.resolve("f2b.sock"), fake.banned()::containsAll,
+                    () -> fake.behave(FakeFail2BanServer.Behaviour.HANG),
+                    () -> fake.behave(FakeFail2BanServer.Behaviour.HEALTHY));
         }
     }
 
@@ -210,7 +212,7 @@ class BridgeFaultTest {
                 Await.until("healthy attempt delivered", WAIT, () -> attempts(fake, "127.7.5.1") == 1,
                         () -> bridge[0].status().summary());
                 double[] before = partnerSessions(tlsjail, "127.7.5.200");
-                fake.behaviour = FakeFail2BanServer.Behaviour.HANG;
+                fake.behave(FakeFail2BanServer.Behaviour.HANG);
                 List<String> sources = List.of("127.7.5.2", "127.7.5.3", "127.7.5.4");
                 for (String s : sources) {
                     banByFailures(tlsjail, s);
@@ -223,7 +225,7 @@ class BridgeFaultTest {
                 }, () -> bridge[0].status().summary());
                 BridgeStatus faulted = bridge[0].status();
                 long t0 = System.nanoTime();
-                fake.behaviour = FakeFail2BanServer.Behaviour.HEALTHY;
+                fake.behave(FakeFail2BanServer.Behaviour.HEALTHY);
                 Await.until("every attempt delivered", WAIT, () -> bridge[0].status().pending() == 0
                         && sources.stream().allMatch(s -> attempts(fake, s) >= 3), () -> bridge[0].status().summary()
                         + "; attempts acted on: " + sources.stream().map(s -> s + "=" + attempts(fake, s)).toList());
@@ -246,6 +248,6 @@ class BridgeFaultTest {
 
     /** Attempts the fake acted on for {@code address} (a request it never answered does not count). */
     private static long attempts(FakeFail2BanServer fake, String address) {
-        return fake.processed.stream().filter(r -> r.size() >= 4 && r.get(2).equals("attempt") && r.get(3).equals(address)).count();
+        return fake.processed().stream().filter(r -> r.size() >= 4 && r.get(2).equals("attempt") && r.get(3).equals(address)).count();
     }
 }

@@ -33,6 +33,7 @@ import jnr.unixsocket.UnixSocketOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.tlsjail.testing.Distribution;
 import org.tlsjail.pki.PemFiles;
 
 /**

@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.testing.Await;
+import org.tlsjail.testing.Distribution;
+import org.tlsjail.testing.RealFail2BanServer;
 import org.tlsjail.testing.RealPeer;
 
 /**

@@ -6,10 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLEngineResult;
-import java.nio.ByteBuffer;
+import org.tlsjail.testing.ClientHellos;
 
 /** Real TLS peers for the tests: openssl s_client processes, time-bound, stdin empty. */
 final class Peers {
@@ -43,17 +40,6 @@ final class Peers {
     }
 
     static byte[] clientHello(String... protocols) throws Exception {
-        SSLEngine e = SSLContext.getDefault().createSSLEngine("localhost", 443);
-        e.setUseClientMode(true);
-        e.setEnabledProtocols(protocols);
-        ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
-        SSLEngineResult r = e.wrap(ByteBuffer.allocate(0), out);
-        if (r.bytesProduced() == 0) {
-            throw new AssertionError("no ClientHello produced");
-        }
-        out.flip();
-        byte[] b = new byte[out.remaining()];
-        out.get(b);
-        return b;
+        return ClientHellos.jdk(protocols);
     }
 }

@@ -100,11 +100,6 @@ public final class PendingChanges<K, V> {
         }
     }
 
-    /** Wakes a thread in {@link #awaitWork} without queueing anything. */
-    public synchronized void wake() {
-        notifyAll();
-    }
-
     /** Refuses further changes and wakes the waiting thread. */
     public synchronized void close() {
         closed = true;

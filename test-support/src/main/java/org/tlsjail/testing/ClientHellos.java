@@ -9,10 +9,16 @@ public final class ClientHellos {
     private ClientHellos() {
     }
 
-    /** A real ClientHello record, as the JDK's TLS client sends it first. */
-    public static byte[] jdk() throws Exception {
+    /**
+     * A real ClientHello record, as the JDK's TLS client sends it first, offering {@code protocols}
+     * (e.g. "TLSv1.3", "TLSv1.2"; none: the JDK's defaults).
+     */
+    public static byte[] jdk(String... protocols) throws Exception {
         SSLEngine e = SSLContext.getDefault().createSSLEngine("localhost", 443);
         e.setUseClientMode(true);
+        if (protocols.length > 0) {
+            e.setEnabledProtocols(protocols);
+        }
         ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
         if (e.wrap(ByteBuffer.allocate(0), out).bytesProduced() == 0) {
             throw new IllegalStateException("no ClientHello produced");

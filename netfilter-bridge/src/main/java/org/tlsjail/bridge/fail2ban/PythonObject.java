@@ -26,14 +26,6 @@ final class PythonObject {
         return module + "." + name;
     }
 
-    String simpleName() {
-        return name;
-    }
-
-    List<Object> args() {
-        return args;
-    }
-
     /** The BUILD opcode's state (an attribute dict, or a (dict, slots) tuple); only kept. */
     void state(Object value) {
         if (value instanceof Map<?, ?> m) {

@@ -2,6 +2,7 @@ package org.tlsjail.bridge.fail2ban;
 
 import org.tlsjail.testing.RealPeer;
 import org.tlsjail.testing.Await;
+import org.tlsjail.testing.RealFail2BanServer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,16 +26,16 @@ class Fail2BanBridgeTest {
 
     @TempDir
     Path dir;
-    private Fail2BanTestServer server;
+    private RealFail2BanServer server;
     private Fail2BanBridge bridge;
     private final MutableClock clock = new MutableClock(Instant.parse("2026-11-30T08:00:00Z"));
     private final BanEngine engine = new BanEngine(JailConfig.defaults(), clock);
 
     @BeforeEach
     void startServer() throws Exception {
-        RealPeer.require(Fail2BanTestServer.installed(),
+        RealPeer.require(RealFail2BanServer.installed(),
                 "fail2ban is not installed (Debian package fail2ban); CI installs it");
-        server = new Fail2BanTestServer(dir);
+        server = new RealFail2BanServer(dir);
         server.start();
     }
 

@@ -1,6 +1,7 @@
 package org.tlsjail.bridge.fail2ban;
 
 import org.tlsjail.testing.Await;
+import org.tlsjail.testing.FakeFail2BanServer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -58,9 +59,9 @@ class Fail2BanFaultTest {
         Await.until("garbage reported", WAIT, () -> bridge.status().lastError() != null
                 && bridge.status().lastError().contains("unreadable reply"), () -> bridge.status().summary());
 
-        fake.responder = FakeFail2BanServer.healthyExcept(cmd -> FakeFail2BanServer.reply(0, 1));
+        fake.respondWith(FakeFail2BanServer.healthyExcept(cmd -> FakeFail2BanServer.reply(0, 1)));
         Await.until("banip delivered after healing", WAIT,
-                () -> fake.requests.contains(List.of("set", "os4x", "banip", "10.77.0.1"))
+                () -> fake.requests().contains(List.of("set", "os4x", "banip", "10.77.0.1"))
                         && bridge.status().applied() >= 1 && bridge.status().pending() == 0,
                 () -> bridge.status().summary());
         assertThat(bridge.status().connected()).isTrue();
@@ -95,7 +96,7 @@ class Fail2BanFaultTest {
         ban("10.79.0.1");
         ban("10.79.0.2");
         Await.until("second ban delivered", WAIT,
-                () -> fake.requests.contains(List.of("set", "os4x", "banip", "10.79.0.2")), () -> bridge.status().summary());
+                () -> fake.requests().contains(List.of("set", "os4x", "banip", "10.79.0.2")), () -> bridge.status().summary());
         assertThat(bridge.status().lastError()).contains("banip 10.79.0.1").contains("ERROR: pickle data was truncated");
         assertThat(bridge.status().connected()).isTrue();
     }

@@ -1,6 +1,7 @@
 package org.tlsjail.bridge.fail2ban;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import org.tlsjail.testing.FakeFail2BanServer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;

@@ -1,4 +1,4 @@
-package org.tlsjail.faults;
+package org.tlsjail.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,13 +12,19 @@ import java.util.concurrent.TimeUnit;
  * A real fail2ban-server of the test's own: config, socket, pidfile, database and log in a temp
  * dir; jail os4x with the filter this repository ships and the dummy action (no firewall is
  * touched); loopback sources are not ignored, since the test's attackers are 127.x addresses.
+ * Callers guard with {@code RealPeer.require(RealFail2BanServer.installed(), ...)}.
  */
-final class RealFail2BanServer implements AutoCloseable {
+public final class RealFail2BanServer implements AutoCloseable {
     private final Path dir;
     private final Path conf;
     private final Path run;
 
-    RealFail2BanServer(Path dir) throws IOException {
+    public RealFail2BanServer(Path dir) throws IOException {
+        this(dir, null);
+    }
+
+    /** A server whose jail os4x watches {@code logpath} (null: an empty log of its own). */
+    public RealFail2BanServer(Path dir, Path logpath) throws IOException {
         this.dir = dir;
         this.conf = Files.createDirectories(dir.resolve("conf"));
         this.run = Files.createDirectories(dir.resolve("run"));
@@ -26,7 +32,9 @@ final class RealFail2BanServer implements AutoCloseable {
         Files.createDirectories(conf.resolve("action.d"));
         Files.copy(shippedFilter(), conf.resolve("filter.d/os4x.conf"));
         Files.copy(Path.of("/etc/fail2ban/action.d/dummy.conf"), conf.resolve("action.d/dummy.conf"));
-        Files.writeString(run.resolve("os4x.log"), "");
+        if (logpath == null) {
+            logpath = Files.writeString(run.resolve("os4x.log"), "");
+        }
         Files.writeString(conf.resolve("fail2ban.conf"), String.join("\n",
                 "[Definition]",
                 "loglevel = INFO",
@@ -42,7 +50,7 @@ final class RealFail2BanServer implements AutoCloseable {
                 "[os4x]",
                 "enabled = true",
                 "filter = os4x",
-                "logpath = " + run.resolve("os4x.log"),
+                "logpath = " + logpath,
                 "backend = polling",
                 "ignoreself = false",
                 "ignoreip =",
@@ -57,7 +65,7 @@ final class RealFail2BanServer implements AutoCloseable {
      * Overrides settings of jail os4x (written to jail.local, which Fail2Ban reads after
      * jail.conf) and adds action files to action.d; before {@link #start()}.
      */
-    void overrideJail(List<Path> actionFiles, String... lines) throws IOException {
+    public void overrideJail(List<Path> actionFiles, String... lines) throws IOException {
         for (Path a : actionFiles) {
             Files.copy(a, conf.resolve("action.d").resolve(a.getFileName()));
         }
@@ -65,23 +73,23 @@ final class RealFail2BanServer implements AutoCloseable {
     }
 
     /** The dummy action's file: one line per ban the jail's firewall stand-in holds. */
-    Path dummyTarget() {
+    public Path dummyTarget() {
         return run.resolve("dummy.txt");
     }
 
     /** fail2ban-server's own log (action errors land here). */
-    Path serverLog() {
+    public Path serverLog() {
         return run.resolve("fail2ban.log");
     }
 
-    static boolean installed() {
+    public static boolean installed() {
         return Files.isExecutable(Path.of("/usr/bin/fail2ban-server"))
                 && Files.isExecutable(Path.of("/usr/bin/fail2ban-client"))
                 && Files.isReadable(Path.of("/etc/fail2ban/action.d/dummy.conf"));
     }
 
     /** conf/fail2ban/filter.d/os4x.conf of this repository (OS4X's filter, verbatim). */
-    static Path shippedFilter() {
+    public static Path shippedFilter() {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.isRegularFile(p.resolve("conf/fail2ban/filter.d/os4x.conf"))) {
             p = p.getParent();
@@ -92,7 +100,7 @@ final class RealFail2BanServer implements AutoCloseable {
         return p.resolve("conf/fail2ban/filter.d/os4x.conf");
     }
 
-    Path socket() {
+    public Path socket() {
         return run.resolve("fail2ban.sock");
     }
 
@@ -101,12 +109,17 @@ final class RealFail2BanServer implements AutoCloseable {
     }
 
     /** Starts the server (-x: a stale socket of a killed server is removed first). */
-    void start() throws IOException {
+    public void start() throws IOException {
         client("-x", "start");
     }
 
+    /** A clean stop (fail2ban-client stop); {@link #start()} brings the same jail and database back. */
+    public void stop() throws IOException {
+        client("stop");
+    }
+
     /** SIGKILL, as an OOM killer or a crash would: no cleanup, the socket file stays behind. */
-    void kill() throws Exception {
+    public void kill() throws Exception {
         ProcessHandle h = process();
         if (h == null) {
             throw new IllegalStateException("fail2ban-server is not running");
@@ -131,11 +144,11 @@ final class RealFail2BanServer implements AutoCloseable {
     }
 
     /** The jail's banned list as fail2ban-client prints it, e.g. {@code ['127.7.1.2', '127.7.1.3']}. */
-    String banned() throws IOException {
+    public String banned() throws IOException {
         return client("get", "os4x", "banned").strip();
     }
 
-    boolean bannedContainsAll(List<String> addresses) {
+    public boolean bannedContainsAll(List<String> addresses) {
         try {
             String b = banned();
             return addresses.stream().allMatch(a -> b.contains("'" + a + "'"));
@@ -144,7 +157,12 @@ final class RealFail2BanServer implements AutoCloseable {
         }
     }
 
-    String client(String... args) throws IOException {
+    public boolean bannedContains(String address) {
+        return bannedContainsAll(List.of(address));
+    }
+
+    /** Runs fail2ban-client against this server; its stdout, or an IOException naming the exit and stderr. */
+    public String client(String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("fail2ban-client", "-c", conf.toString()));
         cmd.addAll(List.of(args));
         Path err = dir.resolve("client-stderr.txt");
