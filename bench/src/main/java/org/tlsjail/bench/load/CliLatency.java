@@ -34,7 +34,8 @@ public final class CliLatency {
         if (!Files.isExecutable(launcher) || !Fail2BanJail.installed()) {
             return skipped(!Files.isExecutable(launcher) ? "no built distribution at " + launcher : "fail2ban is not installed");
         }
-        Path dir = Files.createDirectories(work.resolve("cli-latency"));
+        // absolute: the daemon runs in dir, and bench/run.sh passes a relative work directory
+        Path dir = Files.createDirectories(work.toAbsolutePath().resolve("cli-latency"));
         Path state = dir.resolve("state");
         Path cfg = dir.resolve("tlsjail.yaml");
         Files.writeString(cfg, "state-dir: state\nlisten: {port: 0}\n");
