@@ -12,7 +12,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
-import org.tlsjail.daemon.ControlProtocol;
+import org.tlsjail.control.ControlProtocol;
 
 /** Sends one request to a running daemon's control socket and returns its reply. */
 final class ControlClient {

@@ -11,7 +11,7 @@ import org.tlsjail.config.ConfigException;
 import org.tlsjail.config.ConfigLoader;
 import org.tlsjail.config.ConfigYaml;
 import org.tlsjail.config.TlsjailConfig;
-import org.tlsjail.daemon.ControlProtocol;
+import org.tlsjail.control.ControlProtocol;
 import org.tlsjail.daemon.Daemon;
 import org.tlsjail.daemon.StartupException;
 import org.tlsjail.daemon.TlsMaterial;

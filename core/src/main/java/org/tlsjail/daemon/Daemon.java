@@ -1,5 +1,6 @@
 package org.tlsjail.daemon;
 
+import org.tlsjail.control.ControlServer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.InstantSource;

@@ -1,5 +1,7 @@
 package org.tlsjail.daemon;
 
+import org.tlsjail.control.ControlProtocol;
+import org.tlsjail.control.ControlServer;
 import java.time.Duration;
 import java.util.List;
 import org.tlsjail.banengine.FailDuration;

@@ -1,5 +1,7 @@
 package org.tlsjail.daemon;
 
+import org.tlsjail.forward.RelayLimits;
+import org.tlsjail.forward.TcpRelay;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;

@@ -1,5 +1,6 @@
 package org.tlsjail.daemon;
 
+import org.tlsjail.forward.RelayLimits;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.FileInputStream;

@@ -15,8 +15,8 @@ import jnr.unixsocket.UnixSocketChannel;
 import jnr.unixsocket.UnixSocketOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.tlsjail.daemon.ControlProtocol;
-import org.tlsjail.daemon.ControlServer;
+import org.tlsjail.control.ControlProtocol;
+import org.tlsjail.control.ControlServer;
 
 /**
  * Regression found by {@link ControlSocketFaultIT}: with its two workers each held for the whole

@@ -1,4 +1,4 @@
-package org.tlsjail.daemon;
+package org.tlsjail.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package org.tlsjail.daemon;
+package org.tlsjail.forward;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,7 +21,7 @@ import org.tlsjail.config.ForwardSection;
  * the reverse), and a watchdog that closes both sides after {@code idle-timeout} without a byte
  * in either direction.
  */
-final class TcpRelay {
+public final class TcpRelay {
     private static final Logger LOG = LoggerFactory.getLogger(TcpRelay.class);
 
     private final ForwardSection forward;
@@ -29,7 +29,7 @@ final class TcpRelay {
     private final ScheduledExecutorService watchdog;
     private final RelayLimits counters;
 
-    TcpRelay(ForwardSection forward, ExecutorService copiers, ScheduledExecutorService watchdog, RelayLimits counters) {
+    public TcpRelay(ForwardSection forward, ExecutorService copiers, ScheduledExecutorService watchdog, RelayLimits counters) {
         this.forward = forward;
         this.copiers = copiers;
         this.watchdog = watchdog;
@@ -37,7 +37,7 @@ final class TcpRelay {
     }
 
     /** Relays until both directions end; the caller's thread copies client to backend. */
-    void relay(Socket client, InetSocketAddress clientAddress) {
+    public void relay(Socket client, InetSocketAddress clientAddress) {
         Socket backend = new Socket();
         try {
             backend.setTcpNoDelay(true);
@@ -134,7 +134,7 @@ final class TcpRelay {
         }
     }
 
-    static void closeQuietly(Socket s) {
+    public static void closeQuietly(Socket s) {
         try {
             s.close();
         } catch (IOException ignored) {

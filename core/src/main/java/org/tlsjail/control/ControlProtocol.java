@@ -1,4 +1,4 @@
-package org.tlsjail.daemon;
+package org.tlsjail.control;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;

@@ -1,4 +1,4 @@
-package org.tlsjail.daemon;
+package org.tlsjail.control;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,4 +1,4 @@
-package org.tlsjail.daemon;
+package org.tlsjail.forward;
 
 import java.net.InetAddress;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,11 +16,11 @@ import org.tlsjail.banengine.SourceKey;
  * two threads and their buffers; without these bounds an authenticated client could open relays
  * until memory ran out.
  */
-final class RelayLimits {
+public final class RelayLimits {
     private static final Logger LOG = LoggerFactory.getLogger(RelayLimits.class);
     private static final long REFUSAL_LOG_INTERVAL_MS = 60_000;
 
-    enum Verdict { ADMITTED, SOURCE_LIMIT, TOTAL_LIMIT }
+    public enum Verdict { ADMITTED, SOURCE_LIMIT, TOTAL_LIMIT }
 
     private final ConcurrentHashMap<SourceKey, Integer> perSource = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
@@ -33,7 +33,7 @@ final class RelayLimits {
     private final AtomicLong nextLog = new AtomicLong();
 
     /** Takes a place for a relay from {@code key}; the limits are read at each call (reload may change them). */
-    Verdict tryOpen(SourceKey key, int maxTotal, int maxPerSource) {
+    public Verdict tryOpen(SourceKey key, int maxTotal, int maxPerSource) {
         if (open.incrementAndGet() > maxTotal) {
             open.decrementAndGet();
             refusedTotal.increment();
@@ -57,13 +57,13 @@ final class RelayLimits {
         return Verdict.ADMITTED;
     }
 
-    void close(SourceKey key) {
+    public void close(SourceKey key) {
         perSource.computeIfPresent(key, (k, n) -> n <= 1 ? null : n - 1);
         open.decrementAndGet();
     }
 
     /** One operational line per minute at most, naming the option that refused. */
-    void logRefusal(InetAddress source, Verdict v, int maxTotal, int maxPerSource, long nowMillis) {
+    public void logRefusal(InetAddress source, Verdict v, int maxTotal, int maxPerSource, long nowMillis) {
         long next = nextLog.get();
         if (nowMillis >= next && nextLog.compareAndSet(next, nowMillis + REFUSAL_LOG_INTERVAL_MS)) {
             LOG.warn("forward: refused a relay for {} after its handshake: {} ({} refused since start)",
@@ -74,17 +74,17 @@ final class RelayLimits {
         }
     }
 
-    void connectFailed() {
+    public void connectFailed() {
         connectFailures.increment();
     }
 
-    Stats stats() {
+    public Stats stats() {
         return new Stats(open.get(), relayed.sum(), refusedTotal.sum(), refusedSource.sum(), connectFailures.sum(),
                 bytesToBackend.sum(), bytesToClient.sum());
     }
 
     /** A snapshot for status and metrics. */
-    record Stats(int open, long relayed, long refusedTotalLimit, long refusedSourceLimit, long connectFailures,
+    public record Stats(int open, long relayed, long refusedTotalLimit, long refusedSourceLimit, long connectFailures,
                  long bytesToBackend, long bytesToClient) {
     }
 }

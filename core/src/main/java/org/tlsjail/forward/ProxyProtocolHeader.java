@@ -1,4 +1,4 @@
-package org.tlsjail.daemon;
+package org.tlsjail.forward;
 
 import java.io.ByteArrayOutputStream;
 import java.net.Inet4Address;
@@ -12,14 +12,14 @@ import org.tlsjail.banengine.Addresses;
  * HAProxy's PROXY protocol header (v1 text, v2 binary), sent to the backend before any client
  * byte so the backend logs and authorises the real client address, not tlsjail's.
  */
-final class ProxyProtocolHeader {
+public final class ProxyProtocolHeader {
     static final byte[] V2_SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
     private ProxyProtocolHeader() {
     }
 
     /** {@code PROXY TCP4 src dst sport dport\r\n}; IPv4-mapped IPv6 addresses are sent as IPv4. */
-    static byte[] v1(InetSocketAddress client, InetSocketAddress local) {
+    public static byte[] v1(InetSocketAddress client, InetSocketAddress local) {
         InetAddress src = canonical(client.getAddress());
         InetAddress dst = canonical(local.getAddress());
         if ((src instanceof Inet4Address) != (dst instanceof Inet4Address)) {
@@ -31,7 +31,7 @@ final class ProxyProtocolHeader {
     }
 
     /** Version 2, command PROXY, STREAM over INET or INET6, no TLVs. */
-    static byte[] v2(InetSocketAddress client, InetSocketAddress local) {
+    public static byte[] v2(InetSocketAddress client, InetSocketAddress local) {
         InetAddress src = canonical(client.getAddress());
         InetAddress dst = canonical(local.getAddress());
         if ((src instanceof Inet4Address) != (dst instanceof Inet4Address)) {

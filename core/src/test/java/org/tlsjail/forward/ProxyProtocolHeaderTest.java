@@ -1,4 +1,4 @@
-package org.tlsjail.daemon;
+package org.tlsjail.forward;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
