@@ -6,12 +6,8 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +36,7 @@ class OperationalLogFloodIT {
                 try (Socket s = new Socket()) {
                     s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), d.port), 10_000);
                     s.setSoTimeout(30_000);
-                    s.getOutputStream().write(clientHello());
+                    s.getOutputStream().write(org.tlsjail.testing.ClientHellos.jdk());
                     InputStream in = s.getInputStream();
                     assertThat(in.read()).as("the server's first byte (handshake record)").isEqualTo(22);
                     s.setSoLinger(true, 0); // then reset, as a scanner or an aborting client does
@@ -54,18 +50,5 @@ class OperationalLogFloodIT {
             assertThat(added.lines().count()).as("operational log lines for %d aborted handshakes", CONNECTIONS)
                     .isLessThanOrEqualTo(CONNECTIONS);
         }
-    }
-
-    /** A real TLS 1.3 ClientHello record, from the JDK's own client. */
-    private static byte[] clientHello() throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, null, null);
-        SSLEngine e = ctx.createSSLEngine("localhost", 443);
-        e.setUseClientMode(true);
-        e.beginHandshake();
-        ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
-        e.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        return Arrays.copyOf(out.array(), out.limit());
     }
 }

@@ -7,15 +7,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +37,7 @@ class ProvenSourceFlightsIT {
             assertThat(ok.out()).as("the free success").contains("Hello (no client certificate)");
 
             List<Socket> sockets = new ArrayList<>();
-            byte[] hello = clientHello();
+            byte[] hello = org.tlsjail.testing.ClientHellos.jdk();
             for (int i = 0; i < 30; i++) {
                 Socket s = new Socket();
                 try {
@@ -79,17 +75,5 @@ class ProvenSourceFlightsIT {
             assertThat(flights.get()).as("server flights to one source after a free success").isLessThanOrEqualTo(3);
             assertThat(lines).as("Fail2Ban lines").hasSizeLessThanOrEqualTo(3);
         }
-    }
-
-    private static byte[] clientHello() throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, null, null);
-        SSLEngine e = ctx.createSSLEngine("localhost", 443);
-        e.setUseClientMode(true);
-        e.beginHandshake();
-        ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
-        e.wrap(ByteBuffer.allocate(0), out);
-        out.flip();
-        return Arrays.copyOf(out.array(), out.limit());
     }
 }
