@@ -296,15 +296,16 @@ public final class BanEngine {
 
     /**
      * Applies a ban decided elsewhere (another node of a cluster) with its own times; listeners
-     * are told as for any ban. Skipped (false) if it has ended by now, if the source is in
-     * ignoreip, or if the ban in force on that key already lasts at least as long. Subject to
+     * are told as for any ban. Skipped (false) if it has ended by now, if its key is not a ban
+     * unit of this configuration ({@link JailConfig#isBanUnit}), if the source is in ignoreip,
+     * or if the ban in force on that key already lasts at least as long. Subject to
      * {@code max-bans} like every ban.
      */
     public boolean applyBan(BanRecord ban) {
         boolean applied;
         synchronized (this) {
             long now = clock.millis();
-            if (ban.untilMillis() <= now || isIgnoredKey(ban.key())) {
+            if (ban.untilMillis() <= now || !config.isBanUnit(ban.key()) || isIgnoredKey(ban.key())) {
                 return false;
             }
             BanRecord current = active.get(ban.key());

@@ -75,6 +75,16 @@ public record JailConfig(int maxRetry, Duration findTime, Duration banTime, List
         return SourceKey.of(address, ipv4Prefix, ipv6Prefix);
     }
 
+    /**
+     * True if {@code key} is a ban unit under these settings (an IPv4 key of {@code ipv4-prefix},
+     * an IPv6 key of {@code ipv6-prefix}): the only keys this engine makes, and the only ones it
+     * may take from elsewhere. A key like {@code 0.0.0.0/0} would match no connection here but
+     * would reach every host-level bridge as "drop everyone".
+     */
+    public boolean isBanUnit(SourceKey key) {
+        return key.prefixLength() == (key.isIpv4() ? 96 + ipv4Prefix : ipv6Prefix);
+    }
+
     /** Mutable companion for building a {@link JailConfig}; validation happens in {@link #build()}. */
     public static final class Builder {
         private int maxRetry = 3;

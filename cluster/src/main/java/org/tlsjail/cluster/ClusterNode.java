@@ -485,7 +485,9 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
     private void apply(Map<String, String> body) {
         long now = clock.millis();
         ClusterEvent ev = ClusterEvent.parseStream(body, now);
-        if (ev == null) {
+        // a key of another prefix (0.0.0.0/0, a partner's /16) is no node's decision: the engine
+        // would never match it at accept, but its bridges would drop everyone inside it
+        if (ev == null || !engine.config().isBanUnit(ev.key())) {
             invalid.increment();
             return;
         }
@@ -588,7 +590,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
             List<io.lettuce.core.KeyValue<String, String>> infos = r.hmget(keys.meta, members);
             for (io.lettuce.core.KeyValue<String, String> kv : infos) {
                 ClusterEvent ev = ClusterEvent.parseBanInfo(kv.getKey(), kv.getValueOrElse(null), now);
-                if (ev == null) {
+                if (ev == null || !engine.config().isBanUnit(ev.key())) {
                     invalid.increment();
                 } else if (applyRemoteBan(ev)) {
                     applied++;
