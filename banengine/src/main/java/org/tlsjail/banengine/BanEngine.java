@@ -46,6 +46,8 @@ public final class BanEngine {
 
     private volatile JailConfig config;
     private volatile List<IpRange> ignore;
+    /** The ignoreip entries inside a ban unit ({@link JailConfig#ignoreRangesInsideUnits}): looked at on a hit only. */
+    private volatile List<IpRange> ignoreInsideUnits;
     private volatile Cache<SourceKey, Integer> banHistory;
 
     // guarded by this
@@ -71,6 +73,7 @@ public final class BanEngine {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.ignore = config.ignoreRanges();
+        this.ignoreInsideUnits = config.ignoreRangesInsideUnits();
         this.failures = new FailureTracker(config, clock.millis(), new java.security.SecureRandom().nextLong());
         this.banHistory = newBanHistory(config);
     }
@@ -129,7 +132,22 @@ public final class BanEngine {
             return false;
         }
         long now = coarseMillis;
-        return until > (now != 0 ? now : clock.millis());
+        if (until <= (now != 0 ? now : clock.millis())) {
+            return false;
+        }
+        // an ignoreip address is never banned, also when its unit is (a partner in an attacker's
+        // /64 or ipv4-prefix block): only then, and only on a hit, is ignoreip looked at
+        List<IpRange> inside = ignoreInsideUnits;
+        return inside.isEmpty() || !isIn(inside, source);
+    }
+
+    private static boolean isIn(List<IpRange> ranges, InetAddress source) {
+        for (IpRange r : ranges) {
+            if (r.contains(source)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -189,12 +207,7 @@ public final class BanEngine {
     }
 
     public boolean isIgnored(InetAddress source) {
-        for (IpRange r : ignore) {
-            if (r.contains(source)) {
-                return true;
-            }
-        }
-        return false;
+        return isIn(ignore, source);
     }
 
     // ---------------------------------------------------------------- manual control
@@ -400,6 +413,7 @@ public final class BanEngine {
     private void reconfigureLocked(JailConfig next) {
         JailConfig previous = config;
         ignore = next.ignoreRanges();
+        ignoreInsideUnits = next.ignoreRangesInsideUnits();
         config = next;
         banEpoch++; // another prefix length can make an address fall under an existing ban
         failures.reconfigure(next);

@@ -71,6 +71,23 @@ public record JailConfig(int maxRetry, Duration findTime, Duration banTime, List
         return ranges;
     }
 
+    /**
+     * The ignoreip entries narrower than the ban unit of their family (an address when
+     * {@code ipv4-prefix} is below 32; any single IPv6 address under a /64 unit): a source inside
+     * one can share a banned unit with others (a partner in an attacker's /64) and must still be
+     * let in. Empty in the usual IPv4 set-up.
+     */
+    List<IpRange> ignoreRangesInsideUnits() {
+        List<IpRange> inside = new ArrayList<>();
+        for (IpRange r : ignoreRanges()) {
+            SourceKey k = r.prefix();
+            if (k.prefixLength() > (k.isIpv4() ? 96 + ipv4Prefix : ipv6Prefix)) {
+                inside.add(r);
+            }
+        }
+        return List.copyOf(inside);
+    }
+
     SourceKey keyOf(InetAddress address) {
         return SourceKey.of(address, ipv4Prefix, ipv6Prefix);
     }
