@@ -153,9 +153,16 @@ final class ControlClient {
         return sb == null ? reply : sb.toString();
     }
 
-    /** This process's user id, without jnr (see {@link #send}). */
-    private static int ownUid() throws IOException {
-        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    /**
+     * This process's user id, without jnr (see {@link #send}): the owner of its /proc entry. Where
+     * /proc is not mounted, -1: then only root's sockets, or sockets placed as above, are trusted.
+     */
+    private static int ownUid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     static final class NotRunningException extends Exception {
