@@ -179,8 +179,7 @@ public final class FloodResilience implements ReportPart {
                         + " RSS per stalled handshake = (peak - before) / %d. The server runs with the launcher's daemon flags"
                         + " (%s; the launcher's periodic-GC interval is 30 s, here 5 s to keep the run short) and"
                         + " idle handshake threads ending after %d s. The partner (127.0.0.1, one thread, 100 ms pauses,"
-                        + " valid certificate) measures connect to first reply byte. IPv6 /64 flights are checked by the"
-                        + " hostile suite (Ipv6PrefixMaxRetryTest), which needs a network namespace.%n",
+                        + " valid certificate) measures connect to first reply byte. IPv6 /64 flights: the next part.%n",
                 idleSamples, floodSamples, idleP50, floodP50, idleP99, floodP99, settleSeconds, baseRssKb / 1024,
                 peakRssKb / 1024, afterRssKb / 1024, baseThreads, peakThreads, afterThreads, sources, PER_SOURCE, stalled,
                 timeoutSeconds, MAX_RETRY, maxFlights, meanFlights, stalled, String.join(" ", DAEMON_FLAGS),
