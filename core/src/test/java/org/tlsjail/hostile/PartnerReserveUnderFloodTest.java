@@ -41,7 +41,8 @@ import org.tlsjail.testing.StalledFlood;
  * handshake before) or one PROVEN (a handshake with a verified certificate within partner-window).
  * Every one of its handshakes completes (JDK-API client in parallel, then {@code openssl s_client}),
  * it is never in the Fail2Ban log, never counted, never banned; the flood holds exactly the places
- * outside the {@code partner-reserve} and a fresh unproven source is refused meanwhile. With no
+ * outside the {@code partner-reserve} (and every one of the {@code max-unproven-handshakes} slots)
+ * and a fresh unproven source is refused meanwhile. With no
  * reserve, the same partner is refused: the reserve is what lets it in.
  *
  * <p>The handshake timeout is minutes here so that nothing in the table times out while the test
@@ -52,10 +53,12 @@ class PartnerReserveUnderFloodTest {
     private static final int PER_SOURCE = 8;
     /** Of each flooding source's PER_SOURCE connections, this many send a ClientHello; the rest stay silent. */
     private static final int HELLOS_PER_SOURCE = 6;
-    private static final int TOTAL = 128;
-    private static final int RESERVE = 16;
-    /** 24 x 8 = 192 connections for TOTAL - RESERVE = 112 places: the attacker over-fills the table. */
-    private static final int FLOOD_SOURCES = 24;
+    private static final int TOTAL = 1024;
+    private static final int RESERVE = 64;
+    /** 160 x 8 = 1,280 connections for TOTAL - RESERVE = 960 places: the attacker over-fills the table. */
+    private static final int FLOOD_SOURCES = 160;
+    /** Handshakes past the ClientHello for all unproven sources together: the flood takes them all too. */
+    private static final int MAX_UNPROVEN = 64;
     private static final Duration NO_TIMEOUT_IN_TEST = Duration.ofMinutes(5);
     private static final Duration AWAIT = Duration.ofSeconds(60);
     /** The partner's address, inside the listed range 127.0.7.0/24 and no attacker's. */
@@ -70,7 +73,7 @@ class PartnerReserveUnderFloodTest {
     private static HostileServer server(Path dir, Partner kind, int reserve) throws Exception {
         return new HostileServer(dir, JailConfig.builder().maxRetry(MAX_RETRY).build(), b -> b
                 .handshakeTimeout(NO_TIMEOUT_IN_TEST).maxHandshakesPerSource(PER_SOURCE).maxHandshakesTotal(TOTAL)
-                .partnerReserve(reserve)
+                .partnerReserve(reserve).maxUnprovenHandshakes(MAX_UNPROVEN)
                 .partners(kind == Partner.LISTED ? List.of(SourceKey.parse("127.0.7.0/24")) : List.of()));
     }
 
@@ -88,6 +91,9 @@ class PartnerReserveUnderFloodTest {
             }
             int cap = TOTAL - RESERVE;
             List<InetAddress> attackers = floodTable(s, flood, secondOctet, cap);
+            Await.until("the flood in every unproven handshake slot, each flight seen", AWAIT,
+                    () -> s.listener.stats().handshakesStarted() == MAX_UNPROVEN && flood.answered() == MAX_UNPROVEN,
+                    () -> flood.answered() + " flights, " + s.listener.stats());
 
             // a fresh unproven source finds no place: the flood has everything but the reserve
             long refusedBefore = s.listener.stats().refusedOverLimit();
@@ -120,9 +126,6 @@ class PartnerReserveUnderFloodTest {
             long expected = partnerHandshakes;
             Await.until("the partner's handshakes settled", AWAIT, () -> s.listener.stats().handshakesSucceeded() == expected
                     && s.listener.stats().handshakesInProgress() == cap, () -> s.listener.stats().toString());
-            Await.until("every started handshake's server flight seen", AWAIT,
-                    () -> flood.answered() == s.listener.stats().handshakesStarted(), () -> flood.answered() + " flights, "
-                            + s.listener.stats());
             assertThat(s.log.flush(Duration.ofSeconds(10))).isTrue();
             ListenerStats st = s.listener.stats();
             int maxFlights = attackers.stream().mapToInt(flood::flights).max().orElse(0);
@@ -139,6 +142,7 @@ class PartnerReserveUnderFloodTest {
             assertThat(st.handshakesInProgress()).as("places the flood holds: never the reserve").isEqualTo(cap);
             assertThat(flood.openConnections()).as("the flood's connections still open").isEqualTo(cap);
             assertThat(maxFlights).as("server flights per attacking source").isLessThanOrEqualTo(MAX_RETRY);
+            assertThat(st.handshakesStarted()).as("unproven handshakes past the ClientHello").isEqualTo(MAX_UNPROVEN);
             assertThat(ExactMaxRetryTest.linesFor(s, PARTNER)).as("partner lines in the Fail2Ban log").isZero();
             assertThat(s.logLines()).as("Fail2Ban log lines (nobody has failed yet)").isZero();
             assertThat(s.engine.failures(PARTNER)).as("failures counted for the partner").isZero();
