@@ -39,7 +39,8 @@ import org.tlsjail.testing.StalledFlood;
  * in parallel, most sending a whole ClientHello and stalling, the rest half-open (connected, nothing
  * sent). Then a partner comes: one LISTED in the listener's {@code partners} (a CIDR, never a
  * handshake before) or one PROVEN (a handshake with a verified certificate within partner-window).
- * Every one of its handshakes completes (JDK-API client in parallel, then {@code openssl s_client}),
+ * Every one of its handshakes completes (Bouncy Castle JSSE in parallel, {@code openssl s_client},
+ * then BC JSSE and the JDK's SunJSSE one by one),
  * it is never in the Fail2Ban log, never counted, never banned; the flood holds exactly the places
  * outside the {@code partner-reserve} (and every one of the {@code max-unproven-handshakes} slots)
  * and a fresh unproven source is refused meanwhile. With no
@@ -101,7 +102,7 @@ class PartnerReserveUnderFloodTest {
             Await.until("the fresh source refused", AWAIT, () -> s.listener.stats().refusedOverLimit() == refusedBefore + 1,
                     () -> s.listener.stats().toString());
 
-            // the partner: PER_SOURCE handshakes at once (JDK API, BC JSSE), then openssl s_client, then one by one
+            // the partner: PER_SOURCE handshakes at once (BC JSSE), then openssl s_client, then one by one
             List<String> errors = new ArrayList<>();
             partnerHandshakes += parallelHandshakes(s, PER_SOURCE, errors);
             Path cert = dir.resolve("partner.pem");
@@ -115,13 +116,16 @@ class PartnerReserveUnderFloodTest {
                 }
                 partnerHandshakes++;
             }
-            for (int i = 0; i < 3; i++) {
+            // one by one, on both client stacks: Bouncy Castle JSSE and the JDK's own SunJSSE
+            javax.net.ssl.SSLContext sunJsse = s.sunJsseClientContext();
+            for (int i = 0; i < 4; i++) {
                 try {
                     s.legitimateHandshake(PARTNER, 20_000);
+                    s.legitimateHandshake(PARTNER, 20_000, sunJsse);
                 } catch (IOException e) {
                     errors.add(e.toString());
                 }
-                partnerHandshakes++;
+                partnerHandshakes += 2;
             }
             long expected = partnerHandshakes;
             Await.until("the partner's handshakes settled", AWAIT, () -> s.listener.stats().handshakesSucceeded() == expected
