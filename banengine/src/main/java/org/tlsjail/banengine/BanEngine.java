@@ -46,8 +46,12 @@ public final class BanEngine {
 
     private volatile JailConfig config;
     private volatile List<IpRange> ignore;
-    /** The ignoreip entries inside a ban unit ({@link JailConfig#ignoreRangesInsideUnits}): looked at on a hit only. */
-    private volatile List<IpRange> ignoreInsideUnits;
+    /**
+     * The ignoreip entries inside a ban unit, per family ({@link JailConfig#ignoreRangesInsideUnits}):
+     * looked at on a hit only, so a banned IPv4 source costs nothing more unless ipv4-prefix is below 32.
+     */
+    private volatile List<IpRange> ignoreInsideV4Units;
+    private volatile List<IpRange> ignoreInsideV6Units;
     private volatile Cache<SourceKey, Integer> banHistory;
 
     // guarded by this
@@ -73,7 +77,8 @@ public final class BanEngine {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.ignore = config.ignoreRanges();
-        this.ignoreInsideUnits = config.ignoreRangesInsideUnits();
+        this.ignoreInsideV4Units = config.ignoreRangesInsideUnits(true);
+        this.ignoreInsideV6Units = config.ignoreRangesInsideUnits(false);
         this.failures = new FailureTracker(config, clock.millis(), new java.security.SecureRandom().nextLong());
         this.banHistory = newBanHistory(config);
     }
@@ -137,7 +142,7 @@ public final class BanEngine {
         }
         // an ignoreip address is never banned, also when its unit is (a partner in an attacker's
         // /64 or ipv4-prefix block): only then, and only on a hit, is ignoreip looked at
-        List<IpRange> inside = ignoreInsideUnits;
+        List<IpRange> inside = Addresses.isIpv4(source) ? ignoreInsideV4Units : ignoreInsideV6Units;
         return inside.isEmpty() || !isIn(inside, source);
     }
 
@@ -413,7 +418,8 @@ public final class BanEngine {
     private void reconfigureLocked(JailConfig next) {
         JailConfig previous = config;
         ignore = next.ignoreRanges();
-        ignoreInsideUnits = next.ignoreRangesInsideUnits();
+        ignoreInsideV4Units = next.ignoreRangesInsideUnits(true);
+        ignoreInsideV6Units = next.ignoreRangesInsideUnits(false);
         config = next;
         banEpoch++; // another prefix length can make an address fall under an existing ban
         failures.reconfigure(next);

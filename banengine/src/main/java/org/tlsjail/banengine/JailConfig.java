@@ -75,13 +75,13 @@ public record JailConfig(int maxRetry, Duration findTime, Duration banTime, List
      * The ignoreip entries narrower than the ban unit of their family (an address when
      * {@code ipv4-prefix} is below 32; any single IPv6 address under a /64 unit): a source inside
      * one can share a banned unit with others (a partner in an attacker's /64) and must still be
-     * let in. Empty in the usual IPv4 set-up.
+     * let in. Of one family; the IPv4 list is empty in the usual set-up ({@code ipv4-prefix: 32}).
      */
-    List<IpRange> ignoreRangesInsideUnits() {
+    List<IpRange> ignoreRangesInsideUnits(boolean ipv4) {
         List<IpRange> inside = new ArrayList<>();
         for (IpRange r : ignoreRanges()) {
             SourceKey k = r.prefix();
-            if (k.prefixLength() > (k.isIpv4() ? 96 + ipv4Prefix : ipv6Prefix)) {
+            if (k.isIpv4() == ipv4 && k.prefixLength() > (ipv4 ? 96 + ipv4Prefix : ipv6Prefix)) {
                 inside.add(r);
             }
         }
