@@ -453,6 +453,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                 connected = false;
                 noteError(e);
                 logOutage(e);
+                dropReader();
                 try {
                     Thread.sleep(backoff);
                 } catch (InterruptedException ie) {
@@ -460,6 +461,19 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                 }
                 backoff = Math.min(backoff * 2, 2000);
             }
+        }
+    }
+
+    /**
+     * A failed read may leave its reply still arriving on the reader's connection (a planted
+     * 500 MB entry takes longer than the read's deadline): every later XREAD would queue behind
+     * it and time out too. A new connection starts clean.
+     */
+    private void dropReader() {
+        StatefulRedisConnection<String, String> r = reader;
+        reader = null;
+        if (r != null) {
+            r.closeAsync();
         }
     }
 
@@ -563,7 +577,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
             r.scriptLoad(script);
         }
         // the newest id, not the newest entry: that may be a 512 MB value planted to stall every merge
-        String from = r.evalsha(NEWEST_ID_SHA, ScriptOutputType.VALUE, keys.events);
+        String from = r.evalsha(NEWEST_ID_SHA, ScriptOutputType.VALUE, new String[] {keys.events});
         List<Op> pending;
         synchronized (outbox) {
             pending = new ArrayList<>(outbox.values());

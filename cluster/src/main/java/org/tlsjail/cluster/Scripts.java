@@ -104,7 +104,10 @@ final class Scripts {
     // at every reconnect, splitting the node from the cluster for good. These reads filter
     // inside Redis and return ids, counts and values no longer than a node ever writes.
 
-    /** KEYS: events. Returns the id of the newest stream entry (never its body), or "0-0". */
+    /**
+     * KEYS: events. Returns the id of the newest stream entry, or "0-0": only the id leaves Redis,
+     * never the entry's body (which may be a planted 500 MB value).
+     */
     static final String NEWEST_ID = """
             local r = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
             if #r == 0 then return '0-0' end
