@@ -227,15 +227,8 @@ public final class Daemon {
      * and catches up with the active bans). All or none: on failure the started ones are closed.
      */
     private List<HostBanBridge> startBridges(TlsjailConfig c) throws StartupException {
-        if (c.bridge() == null) {
-            return List.of();
-        }
-        List<HostBanBridge> created;
-        try {
-            created = HostBanBridges.fromYaml(c.bridge(), engine, clock, c.listen().port());
-        } catch (IllegalArgumentException e) {
-            throw new StartupException(e.getMessage(), e);
-        }
+        // already checked when the configuration was read: creating opens nothing yet
+        List<HostBanBridge> created = HostBanBridges.create(c.bridge(), engine, clock);
         List<HostBanBridge> started = new ArrayList<>();
         try {
             for (HostBanBridge b : created) {

@@ -227,7 +227,7 @@ class ConfigLoaderTest {
         assertThat(port.column()).isEqualTo(11);
         assertThat(error("bridge:\n  nftables: !!java.io.File {}\n").getMessage()).containsIgnoringCase("tag");
         TlsjailConfig c = load("bridge:\n  fail2ban: {enabled: true, jail: os4x, timeout: 5}\n");
-        assertThat(c.bridge()).isInstanceOf(java.util.Map.class);
+        assertThat(c.bridge().fail2ban().jail()).isEqualTo("os4x");
         assertThat(ConfigYaml.render(c)).contains("jail: os4x");
     }
 
