@@ -79,23 +79,16 @@ class BridgeSectionTest {
                     address: "[::1]:9999"
                     acl: "#3"
                 """);
-        Fail2BanBridgeConfig f = c.bridge().fail2ban();
-        assertThat(f.socket()).as("relative to the file, like every path in it").isEqualTo(dir.resolve("run/f2b.sock"));
-        assertThat(f.jail()).isEqualTo("tls");
-        assertThat(f.mode()).isEqualTo(Fail2BanMode.ATTEMPT);
-        assertThat(f.queue().timeout()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(f.queue().retryMin()).isEqualTo(Duration.ofMillis(500));
-        assertThat(f.queue().retryMax()).isEqualTo(Duration.ofMinutes(2));
-        assertThat(f.queue().maxPending()).isEqualTo(50);
-        assertThat(f.queue().reconcileInterval()).isEqualTo(Duration.ofMinutes(10));
-        NftablesBridgeConfig n = c.bridge().nftables();
-        assertThat(n.nft()).isEqualTo(Path.of("/usr/sbin/nft"));
-        assertThat(n.table()).isEqualTo("tj");
-        assertThat(n.port()).as("defaults to the listener's port").isEqualTo(7000);
-        assertThat(n.action()).isEqualTo(NftAction.REJECT);
-        assertThat(n.keepOnStop()).isTrue();
-        assertThat(n.queue()).isEqualTo(NftablesBridgeConfig.defaults().queue().withTimeout(Duration.ofSeconds(3))
-                .withMaxPending(70).withReconcileInterval(Duration.ofSeconds(30)));
+        assertThat(c.bridge().fail2ban().socket()).as("relative to the file, like every path in it")
+                .isEqualTo(dir.resolve("run/f2b.sock"));
+        assertThat(c.bridge().fail2ban()).isEqualTo(new Fail2BanBridgeConfig(dir.resolve("run/f2b.sock"), "tls",
+                Fail2BanMode.ATTEMPT, Fail2BanBridgeConfig.defaults().queue().withTimeout(Duration.ofSeconds(2))
+                        .withRetry(Duration.ofMillis(500), Duration.ofMinutes(2)).withMaxPending(50)
+                        .withReconcileInterval(Duration.ofMinutes(10))));
+        assertThat(c.bridge().nftables().port()).as("defaults to the listener's port").isEqualTo(7000);
+        assertThat(c.bridge().nftables()).isEqualTo(new NftablesBridgeConfig(Path.of("/usr/sbin/nft"), "tj", 7000,
+                NftAction.REJECT, true, NftablesBridgeConfig.defaults().queue().withTimeout(Duration.ofSeconds(3))
+                        .withMaxPending(70).withReconcileInterval(Duration.ofSeconds(30))));
         HaproxyBridgeConfig h = c.bridge().haproxy();
         assertThat(h.socket()).isNull();
         assertThat(h.address()).isEqualTo(new InetSocketAddress(InetAddress.getByName("::1"), 9999));

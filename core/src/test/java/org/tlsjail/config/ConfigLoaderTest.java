@@ -217,7 +217,7 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void bridgeSectionIsValidatedByTheBridgeModuleWithPositions() throws Exception {
+    void bridgeSectionIsReadByTheLoaderWithPositions() throws Exception {
         ConfigException e = error("bridge:\n  fail2ban:\n    enabled: true\n    jial: os4x\n");
         assertThat(e.key()).startsWith("bridge.fail2ban");
         assertThat(e.line()).isEqualTo(4);

@@ -37,6 +37,13 @@ public record QueueSettings(String section, Duration timeout, Duration retryMin,
         positive(reconcileInterval, section + ".reconcile-interval");
     }
 
+    /** Checks {@code queue} was made for {@code section}, so its messages name that bridge's options. */
+    public static void requireFor(QueueSettings queue, String section) {
+        if (!Objects.requireNonNull(queue, section + " queue settings").section().equals(section)) {
+            throw new IllegalArgumentException("queue settings of " + queue.section() + " given to " + section);
+        }
+    }
+
     private static void positive(Duration d, String option) {
         if (d == null || d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException(option + " must be a positive duration, got " + d);

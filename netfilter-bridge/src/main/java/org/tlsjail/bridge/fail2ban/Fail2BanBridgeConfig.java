@@ -36,9 +36,7 @@ public record Fail2BanBridgeConfig(Path socket, String jail, Fail2BanMode mode, 
                     + "digits, '_', '.', '@' or '-', got '" + jail + "'");
         }
         Objects.requireNonNull(mode, "bridge.fail2ban.mode");
-        if (!Objects.requireNonNull(queue, "queue").section().equals(SECTION)) {
-            throw new IllegalArgumentException("queue settings of " + queue.section() + " given to " + SECTION);
-        }
+        QueueSettings.requireFor(queue, SECTION);
     }
 
     /** The defaults documented in the README (socket /var/run/fail2ban/fail2ban.sock, jail os4x, banip). */

@@ -6,7 +6,6 @@ import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,9 +46,7 @@ public record HaproxyBridgeConfig(Path socket, InetSocketAddress address, String
             throw new IllegalArgumentException("bridge.haproxy.acl: expected the ACL file's absolute path as HAProxy's"
                     + " configuration names it (letters, digits, . _ / + @ = -) or #<id>, got '" + acl + "'");
         }
-        if (!Objects.requireNonNull(queue, "queue").section().equals(SECTION)) {
-            throw new IllegalArgumentException("queue settings of " + queue.section() + " given to " + SECTION);
-        }
+        QueueSettings.requireFor(queue, SECTION);
     }
 
     /** Debian's stats socket and an ACL file next to HAProxy's configuration. */

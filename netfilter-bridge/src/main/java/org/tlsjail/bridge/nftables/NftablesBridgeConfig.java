@@ -43,9 +43,7 @@ public record NftablesBridgeConfig(Path nft, String table, int port, NftAction a
             throw new IllegalArgumentException("bridge.nftables.port must be 1..65535, got " + port);
         }
         Objects.requireNonNull(action, "bridge.nftables.action");
-        if (!Objects.requireNonNull(queue, "queue").section().equals(SECTION)) {
-            throw new IllegalArgumentException("queue settings of " + queue.section() + " given to " + SECTION);
-        }
+        QueueSettings.requireFor(queue, SECTION);
     }
 
     /** The defaults documented in the README: nft on PATH, table inet tlsjail, port 6619, drop. */
