@@ -187,6 +187,55 @@ class WhoseTimeoutTest {
         assertThat(operationalLines()).noneSatisfy(l -> assertThat(l).contains("the server was the slow side"));
     }
 
+    @Test
+    void aClientSilentAtTheGateIsCutWhenItsOwnTimeIsUpNotBefore() throws Exception {
+        start();
+        String source = "127.0.2.30";
+        try (Socket silent = new Socket()) {
+            silent.bind(new InetSocketAddress(source, 0));
+            silent.connect(listener.localAddress());
+            silent.getOutputStream().write(Peers.clientHello(), 0, 3); // a ClientHello begun, then nothing
+            silent.getOutputStream().flush();
+            // parked: its accept time is on the ticker from here on
+            Await.until("parked at the gate", Duration.ofSeconds(30), () -> listener.stats().handshakesInProgress() == 1);
+
+            time.advance(TIMEOUT.minusMillis(FirstFlightGate.DEADLINE_TICK_MILLIS));
+            gateWentRoundTwice();
+            assertThat(engine.failures(InetAddress.getByName(source))).as("cut before its time").isZero();
+
+            time.advance(Duration.ofMillis(FirstFlightGate.DEADLINE_TICK_MILLIS));
+            InetAddress silentSource = InetAddress.getByName(source);
+            Await.until("the silent client's timeout counted", Duration.ofSeconds(30),
+                    () -> engine.failures(silentSource) == 1);
+            silent.setSoTimeout(30_000);
+            assertThat(silent.getInputStream().read()).as("closed by the listener, not a byte sent").isEqualTo(-1);
+        }
+        assertThat(listener.stats().serverTimeouts()).isZero();
+        assertThat(fail2banLines()).filteredOn(l -> l.contains(" from " + source + ":")).singleElement().asString()
+                .startsWith("TLS error " + FailureKind.HANDSHAKE_TIMEOUT.code() + " during connect try from " + source + ": "
+                        + FailureKind.HANDSHAKE_TIMEOUT.reason());
+    }
+
+    /**
+     * Returns once the gate's thread has finished the loop in which it looked at its deadlines for
+     * the last tick: a probe sending plain text is judged on the gate's thread in a later loop
+     * than the tick (or the same one, whose hand-over it ends), and a second probe's in a later
+     * loop than the first's.
+     */
+    private void gateWentRoundTwice() throws Exception {
+        for (String probe : List.of("127.0.2.31", "127.0.2.32")) {
+            InetAddress probeSource = InetAddress.getByName(probe);
+            try (Socket s = new Socket()) {
+                s.bind(new InetSocketAddress(probe, 0));
+                s.connect(listener.localAddress());
+                s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                Await.until("the probe from " + probe + " judged", Duration.ofSeconds(30),
+                        () -> engine.failures(probeSource) == 1);
+            }
+        }
+    }
+
     /**
      * A partner's TLS 1.3 handshake from {@code source} on its own thread (it fails either way: the
      * watchdog cuts it). With {@code stallBeforeCertificate} its key manager waits on
