@@ -538,7 +538,12 @@ public final class TlsListener implements AutoCloseable {
         } catch (IOException ignored) {
             // the close below still happens
         }
-        // counted before the reset goes out: whoever sees the reset must find it in stats()
+        // no clock read and nothing allocated here: the watchdog writes the line (refusalSummary)
+        latestRefused = source;
+        latestRefusal = why;
+        refusalsSinceLog.increment();
+        // counted before the reset goes out: whoever sees the reset (or the count) must find it in
+        // stats() and in the next refusal summary
         if (why == HandshakeObserver.Refusal.BANNED) {
             refusedBanned.increment();
         } else if (why != HandshakeObserver.Refusal.UNTRUSTED_PROXY) {
@@ -552,10 +557,6 @@ public final class TlsListener implements AutoCloseable {
                 LOG.warn("observer {} failed", o, e);
             }
         }
-        // no clock read and nothing allocated here: the watchdog writes the line (refusalSummary)
-        latestRefused = source;
-        latestRefusal = why;
-        refusalsSinceLog.increment();
     }
 
     /**

@@ -179,6 +179,8 @@ class WhoseTimeoutTest {
         Await.until("the client's timeout counted", Duration.ofSeconds(30), () -> listener.stats().handshakesFailed() == 1,
                 () -> listener.stats().toString());
 
+        // the observers (the Fail2Ban log) hear of it after the engine
+        Await.until("the Fail2Ban line", Duration.ofSeconds(30), () -> !fail2banLinesFrom(source).isEmpty());
         assertThat(listener.stats().serverTimeouts()).as("not the server's timeout").isZero();
         assertThat(engine.failures(InetAddress.getByName(source))).as("failures the engine counted").isEqualTo(1);
         assertThat(fail2banLines()).singleElement().asString()
@@ -210,6 +212,7 @@ class WhoseTimeoutTest {
             silent.setSoTimeout(30_000);
             assertThat(silent.getInputStream().read()).as("closed by the listener, not a byte sent").isEqualTo(-1);
         }
+        Await.until("the Fail2Ban line", Duration.ofSeconds(30), () -> !fail2banLinesFrom(source).isEmpty());
         assertThat(listener.stats().serverTimeouts()).isZero();
         assertThat(fail2banLines()).filteredOn(l -> l.contains(" from " + source + ":")).singleElement().asString()
                 .startsWith("TLS error " + FailureKind.HANDSHAKE_TIMEOUT.code() + " during connect try from " + source + ": "
@@ -403,6 +406,14 @@ class WhoseTimeoutTest {
     private List<String> fail2banLines() throws Exception {
         assertThat(fail2ban.flush(Duration.ofSeconds(10))).isTrue();
         return Files.exists(fail2banFile) ? Files.readAllLines(fail2banFile) : List.of();
+    }
+
+    private List<String> fail2banLinesFrom(String source) {
+        try {
+            return fail2banLines().stream().filter(l -> l.contains(" from " + source + ":")).toList();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     private List<String> operationalLines() {
