@@ -47,8 +47,10 @@ import org.tlsjail.tls.ServerTls;
 
 /**
  * The TLS listener. The accept thread asks the ban engine about each source before any TLS object
- * exists and resets banned sources at once; handshakes run on a bounded pool with a wall-clock
- * timeout; each failure is classified (OpenSSL code and reason), fed to the engine with its
+ * exists and resets banned sources at once; handshakes run on a bounded pool; a handshake times
+ * out when the client has kept the server waiting for its bytes for the handshake timeout (its
+ * fault, counted), or when it has taken twice that in all (the server was the slow side, not
+ * counted); each failure is classified (OpenSSL code and reason), fed to the engine with its
  * weight, and passed to the observers (the Fail2Ban log is one); each success goes to the
  * {@link ConnectionHandler}.
  *
@@ -586,10 +588,11 @@ public final class TlsListener implements AutoCloseable {
 
     /**
      * Runs on a handshake thread, only for connections whose whole first record is in and looks
-     * like TLS (see settledAtTheGate). Two clocks: the client has handshake-timeout of its own
-     * waiting (time the server spent blocked on the client's bytes, at the gate and here); the
-     * watchdog ends a handshake that took twice that in wall time, which only
-     * happens when the server was the slow side: that timeout is not the client's failure.
+     * like TLS (see settledAtTheGate). Two bounds, both on the ticker: the client has
+     * handshake-timeout of its own waiting (time the server spent blocked on the client's bytes,
+     * at the gate and here); the watchdog (on the scheduler) ends a handshake that took twice that
+     * since it got its thread, which only happens when the server was the slow side: that timeout
+     * is not the client's failure.
      */
     private void handshake(Socket raw, Visit visit, byte[] first) {
         InetAddress source = visit.source;
@@ -843,7 +846,10 @@ public final class TlsListener implements AutoCloseable {
          * Monotonic nanoseconds (as {@link System#nanoTime()}, the default) for the durations the
          * listener judges: the client's handshake time (at the first-flight gate and in each read
          * of the handshake), the gate's deadlines, {@code partner-window} and the uncounted-flight
-         * window. Tests inject a ticker they advance together with {@link #scheduler}.
+         * window. Tests inject a ticker they advance together with {@link #scheduler}. A read of
+         * the client's bytes is still bounded by a real socket timeout (what is left of the
+         * client's time when the read starts), so a test with an injected ticker keeps the
+         * handshake timeout longer than the test takes.
          */
         public Builder ticker(LongSupplier nanoTime) {
             ticker = Objects.requireNonNull(nanoTime);
