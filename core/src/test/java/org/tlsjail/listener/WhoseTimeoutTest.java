@@ -64,6 +64,10 @@ import org.tlsjail.tls.TrustSource;
  *   <li>The client is the slow side: the same partner's client stops before answering the
  *       server's certificate request (its key manager waits on a latch) while the server's
  *       handshake thread is blocked reading: the timeout is the client's failure.</li>
+ *   <li>The server had no slot: a ClientHello that arrived in time waits at the gate for a
+ *       handshake slot (max-unproven-handshakes taken) until its time is up: reset, uncounted.</li>
+ *   <li>The gate: a client that sends three bytes and nothing more is cut when its time is up
+ *       on the ticker, not one deadline tick before.</li>
  * </ul>
  */
 class WhoseTimeoutTest {
@@ -105,6 +109,10 @@ class WhoseTimeoutTest {
     }
 
     private void start() throws Exception {
+        start(b -> { });
+    }
+
+    private void start(java.util.function.Consumer<ListenerConfig.Builder> tune) throws Exception {
         CertificateAuthority ca = CertificateAuthority.create("whose-timeout CA", Duration.ofDays(2));
         Credential server = ca.issue(CertificateSpec.builder("localhost").dnsName("localhost")
                 .ipAddress(InetAddress.getByName("127.0.0.1")).usage(CertificateSpec.Usage.SERVER).build());
@@ -128,9 +136,11 @@ class WhoseTimeoutTest {
         TlsSettings settings = TlsSettings.of(KeySource.pem(chain, key), TrustSource.pemBundle(caFile))
                 .withProtocols(List.of("TLSv1.3"))
                 .withRevocation(RevocationSettings.of(List.of(crl)));
+        ListenerConfig.Builder config = ListenerConfig.builder()
+                .bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0)).handshakeTimeout(TIMEOUT);
+        tune.accept(config);
         listener = TlsListener.builder(ServerTls.load(settings, clock), engine, (socket, remote, c) -> { })
-                .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))
-                        .handshakeTimeout(TIMEOUT).build())
+                .config(config.build())
                 .ticker(time.ticker())
                 .scheduler(time.scheduler())
                 .observer(fail2ban)
@@ -187,6 +197,47 @@ class WhoseTimeoutTest {
                 .startsWith("TLS error " + FailureKind.HANDSHAKE_TIMEOUT.code() + " during connect try from " + source + ": "
                         + FailureKind.HANDSHAKE_TIMEOUT.reason());
         assertThat(operationalLines()).noneSatisfy(l -> assertThat(l).contains("the server was the slow side"));
+    }
+
+    @Test
+    void aClientHelloThatWaitedForASlotTheServerNeverHadIsNotCounted() throws Exception {
+        start(c -> c.maxUnprovenHandshakes(1));
+        String stalling = "127.0.2.40";
+        String waiting = "127.0.2.41";
+        int readingBefore = handshakeThreadsReadingTheClient();
+        // the only handshake slot for unknown sources: a client that goes silent in its handshake
+        client = partnerHandshakeFrom(stalling, true);
+        Await.until("the server's handshake thread blocked reading the first client", Duration.ofSeconds(30),
+                () -> handshakeThreadsReadingTheClient() > readingBefore);
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(waiting, 0));
+            s.connect(listener.localAddress());
+            s.getOutputStream().write(Peers.clientHello()); // its whole ClientHello, in time
+            s.getOutputStream().flush();
+            Await.until("its ClientHello waiting for a slot", Duration.ofSeconds(30),
+                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
+
+            time.advance(TIMEOUT);
+            Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1,
+                    () -> listener.stats().toString());
+            s.setSoTimeout(30_000);
+            int first;
+            try {
+                first = s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                first = -2;
+            }
+            assertThat(first).as("reset without a byte of TLS").isLessThan(0);
+        }
+        assertThat(engine.failures(InetAddress.getByName(waiting))).as("the server had no slot: not its failure").isZero();
+        assertThat(listener.stats().handshakesFailed()).isZero();
+
+        // the silent one used up its own time while the server read: its failure, once the watchdog ends it
+        time.advance(TIMEOUT);
+        Await.until("the Fail2Ban line", Duration.ofSeconds(30), () -> !fail2banLinesFrom(stalling).isEmpty());
+        assertThat(fail2banLines()).as("only the silent client's timeout").singleElement().asString()
+                .contains(" from " + stalling + ": " + FailureKind.HANDSHAKE_TIMEOUT.reason());
+        assertThat(listener.stats().serverTimeouts()).isZero();
     }
 
     @Test
