@@ -64,6 +64,8 @@ import org.tlsjail.tls.TrustSource;
  *   <li>The client is the slow side: the same partner's client stops before answering the
  *       server's certificate request (its key manager waits on a latch) while the server's
  *       handshake thread is blocked reading: the timeout is the client's failure.</li>
+ *   <li>The server too slow for a source maxretry times: none counted, but they were its tries
+ *       (a flood that slows the server buys no extra flights): its next ClientHello gets none.</li>
  *   <li>The server had no slot: a ClientHello that arrived in time waits at the gate for a
  *       handshake slot (max-unproven-handshakes taken) until its time is up: reset, uncounted.</li>
  *   <li>The gate: a client that sends three bytes and nothing more is cut when its time is up
@@ -173,6 +175,50 @@ class WhoseTimeoutTest {
         Await.until("the operational log line", Duration.ofSeconds(30), () -> operationalLines().stream()
                 .anyMatch(l -> l.startsWith("handshake from 127.0.2.10 ran out of time while the server was the slow side")
                         && l.contains("not counted as its failure (1 such since start)")), () -> operationalLines().toString());
+    }
+
+    @Test
+    void aServerTooSlowForASourceStillSpendsItsTriesSoSlowingTheServerBuysNoExtraFlights() throws Exception {
+        start();
+        String source = "127.0.2.50";
+        InetAddress address = InetAddress.getByName(source);
+        int maxRetry = engine.config().maxRetry();
+        for (int i = 1; i <= maxRetry; i++) {
+            clock.holdNextHandshakeRead();
+            Thread t = partnerHandshakeFrom(source, false);
+            assertThat(clock.held.await(30, TimeUnit.SECONDS)).as("server held in verification, try " + i).isTrue();
+            time.advance(WALL_BOUND);
+            clock.release();
+            int done = i;
+            Await.until("server timeout " + i, Duration.ofSeconds(30), () -> listener.stats().serverTimeouts() == done
+                    && listener.stats().handshakesInProgress() == 0, () -> listener.stats().toString());
+            t.join(30_000);
+        }
+        assertThat(engine.failures(address)).as("none of them its failure").isZero();
+        assertThat(engine.isBanned(address)).isFalse();
+
+        // a further ClientHello from the source gets no server flight: it waits and is reset uncounted
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(source, 0));
+            s.connect(listener.localAddress());
+            s.getOutputStream().write(Peers.clientHello());
+            s.getOutputStream().flush();
+            Await.until("its ClientHello held at the gate", Duration.ofSeconds(30),
+                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
+            time.advance(TIMEOUT);
+            Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1);
+            s.setSoTimeout(30_000);
+            int first;
+            try {
+                first = s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                first = -2;
+            }
+            assertThat(first).as("no server flight").isLessThan(0);
+        }
+        assertThat(engine.failures(address)).isZero();
+        assertThat(fail2banLines()).isEmpty();
+        assertThat(listener.stats().handshakesFailed()).isZero();
     }
 
     @Test
@@ -397,11 +443,13 @@ class WhoseTimeoutTest {
      * listener's handshake threads (the CRL check of a client chain) waits until {@link #release()}.
      */
     private static final class HeldClock implements InstantSource {
-        final CountDownLatch held = new CountDownLatch(1);
-        private final CountDownLatch released = new CountDownLatch(1);
+        volatile CountDownLatch held = new CountDownLatch(1);
+        private volatile CountDownLatch released = new CountDownLatch(1);
         private final AtomicBoolean armed = new AtomicBoolean();
 
         void holdNextHandshakeRead() {
+            held = new CountDownLatch(1);
+            released = new CountDownLatch(1);
             armed.set(true);
         }
 
@@ -412,9 +460,10 @@ class WhoseTimeoutTest {
         @Override
         public Instant instant() {
             if (Thread.currentThread().getName().matches("tlsjail-handshake-\\d+") && armed.compareAndSet(true, false)) {
+                CountDownLatch until = released;
                 held.countDown();
                 try {
-                    released.await(60, TimeUnit.SECONDS);
+                    until.await(60, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
