@@ -22,6 +22,12 @@ public record TlsjailConfig(Path source, ListenSettings listen, TlsSection tls, 
         java.util.Objects.requireNonNull(bridge, "bridge (BridgeConfig.NONE when absent)");
     }
 
+    /** This configuration with another bridge section. */
+    public TlsjailConfig withBridge(BridgeConfig b) {
+        return new TlsjailConfig(source, listen, tls, jail, fail2banLog, stateDir, controlSocket, forward, metrics, b,
+                cluster);
+    }
+
     /** What the messages call this configuration. */
     public String sourceName() {
         return source == null ? "(embedded default)" : source.toString();
