@@ -2,7 +2,6 @@ package org.tlsjail.config;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Settings that are valid but probably not what the operator wants: {@code tlsjail config check}
@@ -16,7 +15,7 @@ public final class ConfigWarnings {
         List<String> out = new ArrayList<>();
         if (c.listen().proxyProtocol().enabled()) {
             for (String b : List.of("nftables", "fail2ban")) {
-                if (enabled(c.bridge(), b)) {
+                if (b.equals("nftables") ? c.bridge().nftables() != null : c.bridge().fail2ban() != null) {
                     out.add("bridge." + b + " is enabled while listen.proxy-protocol is "
                             + c.listen().proxyProtocol().version().yamlName() + ": behind a balancer this host only"
                             + " sees the balancer's connections, so its " + (b.equals("nftables") ? "firewall" : "Fail2Ban")
@@ -25,14 +24,5 @@ public final class ConfigWarnings {
             }
         }
         return out;
-    }
-
-    private static boolean enabled(Object bridge, String name) {
-        if (!(bridge instanceof Map<?, ?> m) || !(m.get(name) instanceof Map<?, ?> section)) {
-            return false;
-        }
-        // the bridge module also takes yes/on written as text
-        String v = String.valueOf(section.get("enabled")).strip().toLowerCase(java.util.Locale.ROOT);
-        return v.equals("true") || v.equals("yes") || v.equals("on");
     }
 }
