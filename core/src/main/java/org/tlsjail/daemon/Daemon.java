@@ -368,6 +368,9 @@ public final class Daemon {
                 bridges = newBridges;
                 stopBridges(oldBridges);
             }
+            for (HostBanBridge b : bridges) {
+                b.jailReconfigured(); // e.g. the nftables bridge's ignoreip exemptions follow the new jail
+            }
             config = next;
             String msg = "reloaded " + next.sourceName() + ": maxretry " + next.jail().maxRetry() + ", findtime "
                     + FailDuration.format(next.jail().findTime()) + ", bantime " + FailDuration.format(next.jail().banTime());

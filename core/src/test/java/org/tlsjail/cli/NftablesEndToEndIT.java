@@ -109,6 +109,47 @@ class NftablesEndToEndIT {
     }
 
     @Test
+    void anIgnoredPartnerInTheAttackersBannedUnitStillCompletesMutualTlsThroughTheKernel() throws Exception {
+        // ipv4-prefix 24: the attacker and the partner share the unit 10.231.77.0/24; the partner is in ignoreip
+        Path state = work.resolve("state");
+        Path cfg = work.resolve("tlsjail.yaml");
+        String head = "state-dir: " + state + "\n"
+                + "listen: {address: " + SERVER + ", port: " + PORT + "}\n"
+                + "bridge:\n  nftables: {enabled: true, port: " + PORT + ", action: drop}\n";
+        Files.writeString(cfg, head + "jail: {ipv4-prefix: 24, ignoreip: [" + PARTNER + "]}\n");
+        Path out = work.resolve("daemon.out");
+        daemon = new ProcessBuilder("ip", "netns", "exec", srv, Dist.LAUNCHER.toString(), "run", "--config", cfg.toString())
+                .redirectOutput(out.toFile()).redirectErrorStream(true).redirectInput(new File("/dev/null")).start();
+        awaitFile(state.resolve("tlsjail.port"), out);
+        Path pki = state.resolve("demo-pki");
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(sClient(ATTACKER, pki, false, 20).out()).as("attempt %d reaches tlsjail", i + 1).contains("CONNECTED");
+        }
+        long acceptedAfterBan = awaitAccepted(cfg, 3);
+        assertThat(status(cfg)).contains("active bans:     1");
+        assertThat(awaitBlocked(ATTACKER, pki).out()).doesNotContain("CONNECTED");
+        assertThat(accepted(cfg)).as("the attacker's dropped SYNs never reach accept").isEqualTo(acceptedAfterBan);
+        assertThat(nftTable()).contains("10.231.77.0/24");
+        assertThat(run("ip", "netns", "exec", srv, "nft", "list", "set", "inet", "tlsjail", "v4_ignore").out())
+                .contains(PARTNER);
+
+        // the whole /24 is banned in the kernel, yet the ignored partner's connections pass, every time
+        for (int i = 0; i < 3; i++) {
+            Dist.assertGreeted(sClient(PARTNER, pki, true, 20));
+        }
+        assertThat(accepted(cfg)).isEqualTo(acceptedAfterBan + 3);
+
+        // a reload that takes the partner out of ignoreip: now the kernel drops it with its unit
+        Files.writeString(cfg, head + "jail: {ipv4-prefix: 24}\n");
+        Dist.Result reload = Dist.tlsjail(work, "reload", "--config", cfg.toString());
+        assertThat(reload.exit()).as(reload.out() + reload.err()).isZero();
+        assertThat(awaitBlocked(PARTNER, pki).out()).doesNotContain("CONNECTED");
+        System.out.printf("nftables e2e: /24 banned after %d accepts; the ignored partner in it got in 3 of 3, and was"
+                + " dropped once a reload took it out of ignoreip%n", acceptedAfterBan);
+    }
+
+    @Test
     void aReloadThatMovesOnlyListenPortKeepsGuardingThePortStillListenedOn() throws Exception {
         Path state = work.resolve("state");
         Path cfg = work.resolve("tlsjail.yaml");

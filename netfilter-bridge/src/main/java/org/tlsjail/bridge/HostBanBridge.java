@@ -44,6 +44,13 @@ public interface HostBanBridge extends BanListener, AutoCloseable {
     default void onFailure(InetAddress source, String reason) {
     }
 
+    /**
+     * The engine's jail settings were replaced (a reload). A bridge that mirrors some of them (the
+     * nftables bridge: ignoreip) re-reads them on its own thread. Never blocks.
+     */
+    default void jailReconfigured() {
+    }
+
     /** A snapshot of the bridge's state for {@code tlsjail status}. Never blocks on I/O. */
     BridgeStatus status();
 

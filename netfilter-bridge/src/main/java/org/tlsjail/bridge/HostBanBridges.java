@@ -24,7 +24,7 @@ public final class HostBanBridges {
             out.add(new Fail2BanBridge(config.fail2ban(), engine::banned, engine::unban, clock));
         }
         if (config.nftables() != null) {
-            out.add(new NftablesBridge(config.nftables(), engine::banned, clock));
+            out.add(new NftablesBridge(config.nftables(), engine::banned, () -> engine.config().ignoreIp(), clock));
         }
         if (config.haproxy() != null) {
             out.add(new HaproxyBridge(config.haproxy(), engine::banned, clock));

@@ -100,6 +100,11 @@ public final class PendingChanges<K, V> {
         }
     }
 
+    /** Wakes the waiting thread without queueing anything (it has other work, e.g. a reconciliation). */
+    public synchronized void wake() {
+        notifyAll();
+    }
+
     /** Refuses further changes and wakes the waiting thread. */
     public synchronized void close() {
         closed = true;

@@ -2,6 +2,7 @@ package org.tlsjail.bridge.nftables;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.regex.Pattern;
 import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.SourceKey;
@@ -14,6 +15,9 @@ import org.tlsjail.banengine.SourceKey;
 final class NftScript {
     static final String V4_SET = "v4";
     static final String V6_SET = "v6";
+    /** The jail's ignoreip ({@link Exemptions}): new connections from these skip the drop rules. */
+    static final String V4_EXEMPT = "v4_ignore";
+    static final String V6_EXEMPT = "v6_ignore";
     /**
      * Longest element timeout written; longer (not permanent) bans are refreshed by the periodic
      * reconciliation. Stays below 2^31 ms, which older kernels and nft versions cannot exceed.
@@ -28,23 +32,56 @@ final class NftScript {
         this.table = table;
     }
 
-    /** Replaces any table of this name (a stale one from an earlier run) by a fresh, empty one. */
-    NftScript createTable(int port, NftAction action) {
+    /**
+     * Replaces any table of this name (a stale one from an earlier run) by a fresh one with no bans
+     * and the exempt sets holding {@code exempt}.
+     */
+    NftScript createTable(int port, NftAction action, Exemptions exempt) {
         // "add" first so the "delete" cannot fail on a missing table; the file is applied atomically
         sb.append("add table inet ").append(table).append('\n');
         sb.append("delete table inet ").append(table).append('\n');
         sb.append("table inet ").append(table).append(" {\n");
         sb.append("  set ").append(V4_SET).append(" { type ipv4_addr; flags interval, timeout; }\n");
         sb.append("  set ").append(V6_SET).append(" { type ipv6_addr; flags interval, timeout; }\n");
+        sb.append("  set ").append(V4_EXEMPT).append(" { type ipv4_addr; flags interval; }\n");
+        sb.append("  set ").append(V6_EXEMPT).append(" { type ipv6_addr; flags interval; }\n");
         sb.append("  chain input {\n");
         sb.append("    type filter hook input priority -10; policy accept;\n");
-        // SYN without ACK: only new connections; established ones finish normally
-        sb.append("    tcp dport ").append(port).append(" tcp flags & (syn | ack) == syn ip saddr @")
-                .append(V4_SET).append(" counter ").append(action.statement()).append('\n');
-        sb.append("    tcp dport ").append(port).append(" tcp flags & (syn | ack) == syn ip6 saddr @")
-                .append(V6_SET).append(" counter ").append(action.statement()).append('\n');
+        // SYN without ACK: only new connections; established ones finish normally. An ignored
+        // address leaves this chain before the drop rules, also when its whole unit is banned;
+        // accept here only ends this chain: the host's other firewall chains still apply to it.
+        String syn = "    tcp dport " + port + " tcp flags & (syn | ack) == syn ";
+        sb.append(syn).append("ip saddr @").append(V4_EXEMPT).append(" counter accept\n");
+        sb.append(syn).append("ip6 saddr @").append(V6_EXEMPT).append(" counter accept\n");
+        sb.append(syn).append("ip saddr @").append(V4_SET).append(" counter ").append(action.statement()).append('\n');
+        sb.append(syn).append("ip6 saddr @").append(V6_SET).append(" counter ").append(action.statement()).append('\n');
         sb.append("  }\n}\n");
+        exemptElements(exempt);
         return this;
+    }
+
+    /** Makes the exempt sets hold exactly {@code exempt} (in the same atomic file). */
+    NftScript replaceExemptions(Exemptions exempt) {
+        sb.append("flush set inet ").append(table).append(' ').append(V4_EXEMPT).append('\n');
+        sb.append("flush set inet ").append(table).append(' ').append(V6_EXEMPT).append('\n');
+        exemptElements(exempt);
+        return this;
+    }
+
+    private void exemptElements(Exemptions exempt) {
+        exemptElements(V4_EXEMPT, exempt.v4());
+        exemptElements(V6_EXEMPT, exempt.v6());
+    }
+
+    private void exemptElements(String set, List<SourceKey> keys) {
+        if (keys.isEmpty()) {
+            return; // nft refuses an empty element list
+        }
+        sb.append("add element inet ").append(table).append(' ').append(set).append(" { ");
+        for (int i = 0; i < keys.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(element(keys.get(i)));
+        }
+        sb.append(" }\n");
     }
 
     NftScript deleteTable() {

@@ -22,8 +22,10 @@ import org.tlsjail.bridge.QueuedBridge;
  *
  * <p>The table ({@code inet <table>}) holds an IPv4 and an IPv6 set with interval and timeout
  * flags: prefixes such as a /64 are single elements, and each element expires by itself when its
- * ban ends. Engine events are queued (coalesced per source, bounded) and applied in batches, one
- * {@code nft -f -} per batch, on the bridge's own thread.
+ * ban ends. Two more sets hold the jail's {@code ignoreip} ({@link Exemptions}); a rule before the
+ * drop rules lets their new connections through, so an ignored partner inside a banned unit keeps
+ * its service here as it does in the engine. Engine events are queued (coalesced per source,
+ * bounded) and applied in batches, one {@code nft -f -} per batch, on the bridge's own thread.
  */
 public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge.Change> {
     private static final Logger LOG = LoggerFactory.getLogger(NftablesBridge.class);
@@ -38,18 +40,25 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
 
     private final NftablesBridgeConfig config;
     private final Supplier<List<BanRecord>> activeBans;
+    private final Supplier<List<String>> ignoreIp;
     private final InstantSource clock;
     private NftRunner runner;
+    /** What the exempt sets hold now; written by open() before the thread starts, then by the thread. */
+    private volatile Exemptions exempted = Exemptions.NONE;
 
     /**
      * @param config     the {@code bridge.nftables} settings
      * @param activeBans the engine's active bans ({@code engine::banned}), for reconciliation
+     * @param ignoreIp   the jail's current {@code ignoreip} ({@code () -> engine.config().ignoreIp()}),
+     *                   read at start, at every reconciliation and after {@link #jailReconfigured()}
      * @param clock      the engine's clock: element timeouts are what is left of each ban
      */
-    public NftablesBridge(NftablesBridgeConfig config, Supplier<List<BanRecord>> activeBans, InstantSource clock) {
+    public NftablesBridge(NftablesBridgeConfig config, Supplier<List<BanRecord>> activeBans,
+                          Supplier<List<String>> ignoreIp, InstantSource clock) {
         super(Objects.requireNonNull(config, "config").queue(), BATCH, clock);
         this.config = config;
         this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
+        this.ignoreIp = Objects.requireNonNull(ignoreIp, "ignoreIp");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -79,14 +88,17 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
         }
         runner = new NftRunner(nft, config.queue().timeout());
         NftRunner.Result created;
+        Exemptions exempt = Exemptions.of(ignoreIp.get());
         try {
-            created = runner.apply(new NftScript(config.table()).createTable(config.port(), config.action()).toString());
+            created = runner.apply(new NftScript(config.table()).createTable(config.port(), config.action(), exempt)
+                    .toString());
         } catch (IOException e) {
             throw new BridgeStartException("bridge.nftables.nft: could not run " + nft + ": " + e.getMessage(), e);
         }
         if (!created.ok()) {
             throw new BridgeStartException(createFailure(nft, created));
         }
+        exempted = exempt;
         try {
             reconcileAll();
         } catch (IOException e) {
@@ -94,8 +106,8 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
             throw new BridgeStartException("bridge.nftables: table inet " + config.table()
                     + " created, but adding the active bans failed: " + e.getMessage(), e);
         }
-        LOG.info("nftables bridge started: table inet {}, tcp port {}, {}", config.table(), config.port(),
-                config.action().name().toLowerCase(java.util.Locale.ROOT));
+        LOG.info("nftables bridge started: table inet {}, tcp port {}, {}, {}", config.table(), config.port(),
+                config.action().name().toLowerCase(java.util.Locale.ROOT), exemptionSummary(exempt));
     }
 
     private String createFailure(java.nio.file.Path nft, NftRunner.Result r) {
@@ -130,6 +142,13 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
     public BridgeStatus status() {
         return health.snapshot("nftables table inet " + config.table() + " tcp port " + config.port(),
                 pending.size(), pending.dropped());
+    }
+
+    /** The jail's ignoreip may have changed: the bridge's thread rewrites the exempt sets at once. */
+    @Override
+    public void jailReconfigured() {
+        requestReconcile();
+        pending.wake();
     }
 
     // ---------------------------------------------------------------- events (engine lock held)
@@ -225,14 +244,17 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
         if (!listed.ok()) {
             LOG.warn("nftables bridge: table inet {} is gone ({}); creating it again", config.table(), listed.output());
             health.error("table inet " + config.table() + " was missing; recreated");
+            Exemptions exempt = Exemptions.of(ignoreIp.get());
             NftRunner.Result created = runner.apply(
-                    new NftScript(config.table()).createTable(config.port(), config.action()).toString());
+                    new NftScript(config.table()).createTable(config.port(), config.action(), exempt).toString());
             if (!created.ok()) {
                 throw new IOException("could not recreate table inet " + config.table() + ": " + created.output());
             }
+            exempted = exempt;
             reconcileAll();
             return;
         }
+        updateExemptions();
         Instant now = clock.instant();
         List<BanRecord> longBans = new ArrayList<>();
         for (BanRecord b : activeBans.get()) {
@@ -241,6 +263,24 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
             }
         }
         addAll(longBans);
+    }
+
+    /** Makes the exempt sets hold the jail's current ignoreip, if it changed since they were written. */
+    private void updateExemptions() throws IOException {
+        Exemptions now = Exemptions.of(ignoreIp.get());
+        if (now.equals(exempted)) {
+            return;
+        }
+        NftRunner.Result r = runner.apply(new NftScript(config.table()).replaceExemptions(now).toString());
+        if (!r.ok()) {
+            throw new IOException("could not update the ignoreip sets of table inet " + config.table() + ": " + r.output());
+        }
+        exempted = now;
+        LOG.info("nftables bridge: table inet {} updated: {}", config.table(), exemptionSummary(now));
+    }
+
+    private static String exemptionSummary(Exemptions e) {
+        return "ignoreip exempts " + e.v4().size() + " IPv4 and " + e.v6().size() + " IPv6 entries";
     }
 
     /** Writes every active ban into the (fresh) sets. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.tlsjail.banengine.BanRecord;
 import org.tlsjail.banengine.SourceKey;
@@ -54,10 +55,49 @@ class NftScriptTest {
 
     @Test
     void theTableRuleMatchesOnlyNewConnectionsToThePort() {
-        String s = new NftScript("tlsjail").createTable(6619, NftAction.REJECT).toString();
+        String s = new NftScript("tlsjail").createTable(6619, NftAction.REJECT, Exemptions.NONE).toString();
         assertThat(s).contains("tcp dport 6619 tcp flags & (syn | ack) == syn ip saddr @v4 counter reject with tcp reset")
                 .contains("ip6 saddr @v6")
                 .contains("flags interval, timeout");
+    }
+
+    @Test
+    void ignoredAddressesAndBlocksOfBothFamiliesSkipTheDropRulesWhichComeAfter() {
+        Exemptions ex = Exemptions.of(List.of("10.231.77.3", "2001:db8:1:2::7", "192.0.2.0/28", "2001:db8:9::/48"));
+        String s = new NftScript("t").createTable(6619, NftAction.DROP, ex).toString();
+        assertThat(s).contains("  set v4_ignore { type ipv4_addr; flags interval; }\n")
+                .contains("  set v6_ignore { type ipv6_addr; flags interval; }\n")
+                .contains("add element inet t v4_ignore { 192.0.2.0/28, 10.231.77.3 }\n")
+                .contains("add element inet t v6_ignore { 2001:db8:9::/48, 2001:db8:1:2::7 }\n");
+        String syn = "tcp dport 6619 tcp flags & (syn | ack) == syn ";
+        int v4Accept = s.indexOf(syn + "ip saddr @v4_ignore counter accept\n");
+        int v6Accept = s.indexOf(syn + "ip6 saddr @v6_ignore counter accept\n");
+        assertThat(v4Accept).isPositive();
+        assertThat(v6Accept).isPositive();
+        assertThat(s.indexOf(syn + "ip saddr @v4 counter drop")).isGreaterThan(v4Accept);
+        assertThat(s.indexOf(syn + "ip6 saddr @v6 counter drop")).isGreaterThan(v6Accept);
+    }
+
+    @Test
+    void exemptionsAreParsedMaskedAndFreeOfNestedEntriesWhichNftWouldRefuseAsOverlapping() {
+        Exemptions ex = Exemptions.of(List.of("10.0.0.7", "10.0.0.0/24", "10.0.0.9/32", "::ffff:10.1.0.1",
+                "2001:db8:1:2::7", "2001:db8:1:2:ff::1/64", "2001:db8::/32", "2001:db9::1", "2001:db9::1/128"));
+        assertThat(ex.v4()).extracting(Object::toString).containsExactly("10.0.0.0/24", "10.1.0.1");
+        assertThat(ex.v6()).extracting(Object::toString).containsExactly("2001:db8::/32", "2001:db9::1");
+        assertThat(Exemptions.of(List.of()).isEmpty()).isTrue();
+        // adjacent blocks do not overlap: both stay
+        assertThat(Exemptions.of(List.of("10.0.0.0/25", "10.0.0.128/25")).v4()).hasSize(2);
+    }
+
+    @Test
+    void aReloadRewritesBothExemptSetsInOneFileAndAnEmptyListOnlyFlushes() {
+        String s = new NftScript("t").replaceExemptions(Exemptions.of(List.of("2001:db8:1:2::7"))).toString();
+        assertThat(s).isEqualTo("flush set inet t v4_ignore\nflush set inet t v6_ignore\n"
+                + "add element inet t v6_ignore { 2001:db8:1:2::7 }\n");
+        assertThat(new NftScript("t").replaceExemptions(Exemptions.NONE).toString())
+                .isEqualTo("flush set inet t v4_ignore\nflush set inet t v6_ignore\n");
+        assertThat(new NftScript("t").createTable(1, NftAction.DROP, Exemptions.NONE).toString())
+                .doesNotContain("add element");
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -75,7 +76,7 @@ class NftablesBridgeTest {
     }
 
     private NftablesBridge start(NftablesBridgeConfig config) {
-        bridge = new NftablesBridge(config, engine::banned, clock);
+        bridge = new NftablesBridge(config, engine::banned, () -> engine.config().ignoreIp(), clock);
         engine.addListener(bridge);
         bridge.start();
         return bridge;
@@ -179,8 +180,49 @@ class NftablesBridgeTest {
     }
 
     @Test
+    void anIgnoredPartnerInsideABannedUnitStillGetsInUntilAReloadTakesItOutOfIgnoreip() throws Exception {
+        // clientA and clientB share a /24 unit; only clientB is a partner
+        JailConfig withPartner = JailConfig.builder().ipv4Prefix(24).ignoreIp(List.of(lab.clientB)).build();
+        engine.reconfigure(withPartner);
+        start(config("tjpartner"));
+        fail3(lab.clientA);
+        awaitApplied(1);
+        String unit = lab.clientA.substring(0, lab.clientA.lastIndexOf('.')) + ".0/24";
+        assertThat(lab.nft("list", "set", "inet", "tjpartner", "v4")).contains(unit);
+        assertThat(lab.connect(lab.clientA, CONNECT_TIMEOUT_MS)).as("banned unit, attacker").isEqualTo("TIMEOUT");
+        int acceptsBefore = lab.accepts();
+        assertReachesAccept(lab.clientB);
+        assertThat(lab.accepts()).isEqualTo(acceptsBefore + 1);
+
+        // a reload that takes the partner out of ignoreip: the kernel drops it too, at once
+        engine.reconfigure(withPartner.toBuilder().ignoreIp(List.of()).build());
+        bridge.jailReconfigured();
+        Await.until("the exempt set emptied", WAIT, () -> {
+            try {
+                return !lab.nft("list", "set", "inet", "tjpartner", "v4_ignore").contains(lab.clientB);
+            } catch (Exception e) {
+                return false;
+            }
+        }, () -> bridge.status().summary());
+        assertThat(lab.connect(lab.clientB, CONNECT_TIMEOUT_MS)).as("no longer ignored").isEqualTo("TIMEOUT");
+
+        // and one that puts it back lets it in again
+        engine.reconfigure(withPartner);
+        bridge.jailReconfigured();
+        Await.until("the partner exempt again", WAIT, () -> {
+            try {
+                return lab.nft("list", "set", "inet", "tjpartner", "v4_ignore").contains(lab.clientB);
+            } catch (Exception e) {
+                return false;
+            }
+        }, () -> bridge.status().summary());
+        assertReachesAccept(lab.clientB);
+        assertThat(bridge.status().lastError()).isNull();
+    }
+
+    @Test
     void startFailsClearlyWithoutNft() {
-        NftablesBridge b = new NftablesBridge(config("tjnone").withNft(dir.resolve("no-such-nft")), engine::banned, clock);
+        NftablesBridge b = new NftablesBridge(config("tjnone").withNft(dir.resolve("no-such-nft")), engine::banned, List::of, clock);
         assertThatThrownBy(b::start).isInstanceOf(BridgeStartException.class)
                 .hasMessageContaining("bridge.nftables.nft").hasMessageContaining("no-such-nft");
         b.close();
@@ -190,7 +232,7 @@ class NftablesBridgeTest {
     void startFailsClearlyWithoutCapNetAdmin() throws Exception {
         Path unprivileged = lab.nftWrapper("nft-without-cap",
                 "setpriv --inh-caps=-net_admin --ambient-caps=-net_admin --bounding-set=-net_admin");
-        NftablesBridge b = new NftablesBridge(config("tjnocap").withNft(unprivileged), engine::banned, clock);
+        NftablesBridge b = new NftablesBridge(config("tjnocap").withNft(unprivileged), engine::banned, List::of, clock);
         assertThatThrownBy(b::start).isInstanceOf(BridgeStartException.class)
                 .hasMessageContaining("CAP_NET_ADMIN").hasMessageContaining("Operation not permitted");
         b.close();
