@@ -61,8 +61,12 @@ class BehindHaproxyIT {
     }
 
     private Dist.Daemon tlsjailBehind(Haproxy h) throws Exception {
+        return tlsjailBehind(h, "");
+    }
+
+    private Dist.Daemon tlsjailBehind(Haproxy h, String moreYaml) throws Exception {
         cfg = work.resolve("tlsjail.yaml");
-        Files.writeString(cfg, "listen:\n  port: " + port + "\n  proxy-protocol: any\n  trusted-proxies: [127.0.0.1]\n"
+        Files.writeString(cfg, moreYaml + "listen:\n  port: " + port + "\n  proxy-protocol: any\n  trusted-proxies: [127.0.0.1]\n"
                 + "  proxy-header-timeout: 1s\n"
                 + "metrics: {listen: \"127.0.0.1:" + metricsPort + "\"}\n"
                 + "bridge:\n  haproxy:\n    enabled: true\n    socket: " + h.adminSocket + "\n    acl: " + h.acl + "\n"
@@ -140,6 +144,34 @@ class BehindHaproxyIT {
             assertThat(tlsjail(work, "status", "--config", cfg.toString()).out())
                     .contains("bridge:          haproxy acl " + h.acl)
                     .contains("proxy headers:   1 refused (untrusted peer)");
+        }
+    }
+
+    @Test
+    void aPartnerInTheBannedBlockIsLetInByTheDocumentedAcceptRuleBeforeTheReject() throws Exception {
+        // ipv4-prefix 24: 127.0.5.5 (attacker), 127.0.5.6 (partner, in ignoreip) and 127.0.5.7 share 127.0.5.0/24
+        Map<Integer, String> fronts = new LinkedHashMap<>();
+        fronts.put(v1Port, "server s 127.0.0.1:" + port + " send-proxy");
+        fronts.put(v2Port, "server s 127.0.0.1:" + port + " send-proxy-v2 check inter 300ms");
+        try (Haproxy h = Haproxy.start(work.resolve("haproxy"), fronts, List.of("127.0.5.6"));
+             Dist.Daemon d = tlsjailBehind(h, "jail: {ipv4-prefix: 24, ignoreip: [127.0.5.6]}\n")) {
+            Path demo = state.resolve("demo-pki");
+            for (int i = 0; i < 3; i++) {
+                assertThat(sClient(work, v1Port, "127.0.5.5", demo, false, null).out()).contains("Server certificate");
+            }
+            await(() -> entries(h).contains("127.0.5.0/24"), "the /24 in HAProxy's ACL");
+            long deniedBefore = h.deniedConnections("fe1");
+            for (String neighbour : List.of("127.0.5.5", "127.0.5.7")) {
+                assertThat(sClient(work, v1Port, neighbour, demo, true, null).out())
+                        .as(neighbour).doesNotContain("Hello").doesNotContain("Server certificate");
+            }
+            assertThat(h.deniedConnections("fe1")).isEqualTo(deniedBefore + 2);
+            // the partner passes HAProxy's accept rule and tlsjail's ignoreip, on both header versions
+            for (int p : List.of(v1Port, v2Port, v1Port)) {
+                assertThat(sClient(work, p, "127.0.5.6", demo, true, null).out())
+                        .contains("Hello CN=tlsjail demo client,O=tlsjail demo at 127.0.5.6:");
+            }
+            assertThat(h.deniedConnections("fe1")).isEqualTo(deniedBefore + 2);
         }
     }
 

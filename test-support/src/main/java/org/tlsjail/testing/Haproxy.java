@@ -55,10 +55,22 @@ public final class Haproxy implements AutoCloseable {
      * in the ACL file, and waits until every frontend accepts connections.
      */
     public static Haproxy start(Path dir, java.util.Map<Integer, String> frontends) throws Exception {
+        return start(dir, frontends, java.util.List.of());
+    }
+
+    /**
+     * As {@link #start(Path, java.util.Map)}, with README's partner rule before the reject: every
+     * frontend accepts the sources in {@code partners} ({@code tcp-request connection accept if
+     * { src -f partners.acl }}) even when a banned block in the ACL holds them.
+     */
+    public static Haproxy start(Path dir, java.util.Map<Integer, String> frontends, java.util.List<String> partners)
+            throws Exception {
         Files.createDirectories(dir);
         Path socket = dir.resolve("admin.sock");
         Path acl = dir.resolve("banned.acl");
         Files.writeString(acl, "");
+        Path partnersAcl = dir.resolve("partners.acl");
+        Files.writeString(partnersAcl, partners.isEmpty() ? "" : String.join("\n", partners) + "\n");
         StringBuilder cfg = new StringBuilder();
         cfg.append("global\n  stats socket ").append(socket).append(" mode 600 level admin\n  maxconn 200\n");
         cfg.append("defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n");
@@ -66,6 +78,7 @@ public final class Haproxy implements AutoCloseable {
         for (java.util.Map.Entry<Integer, String> e : frontends.entrySet()) {
             n++;
             cfg.append("frontend fe").append(n).append("\n  bind 127.0.0.1:").append(e.getKey()).append('\n')
+                    .append(partners.isEmpty() ? "" : "  tcp-request connection accept if { src -f " + partnersAcl + " }\n")
                     .append("  tcp-request connection reject if { src -f ").append(acl).append(" }\n")
                     .append("  default_backend be").append(n).append('\n');
             cfg.append("backend be").append(n).append("\n  ").append(e.getValue()).append('\n');
