@@ -101,6 +101,40 @@ class Fail2BanBridgeTest {
         assertThat(engine.banned()).isEmpty();
     }
 
+    /**
+     * What README says of Fail2Ban and ignoreip, against the real server: a unit ban reaches the
+     * jail's action as the whole block although the jail's own ignoreip lists a partner in it, and
+     * {@code attempt} reports for an ignored address get it banned: Fail2Ban consults ignoreip only
+     * for lines it reads from logs. So the Fail2Ban bridge cannot exempt a partner inside a unit.
+     */
+    @Test
+    void fail2BansIgnoreipExemptsNoPartnerFromABannedBlockNorFromAttempts() throws Exception {
+        server.stop();
+        server.overrideJail(java.util.List.of(), "ignoreip = 10.66.3.6 10.66.4.6");
+        server.start();
+        assertThat(server.client("get", "os4x", "ignoreip")).contains("10.66.3.6");
+        engine.reconfigure(JailConfig.builder().ipv4Prefix(24).ignoreIp(java.util.List.of("10.66.3.6")).build());
+        bridge(Fail2BanMode.BANIP);
+        fail3("10.66.3.5");
+        Await.until("the block in the jail", WAIT, () -> server.bannedContains("10.66.3.0/24"), this::state);
+        Await.until("the block in the action", WAIT, () -> {
+            try {
+                return java.nio.file.Files.readString(server.dummyTarget()).contains("10.66.3.0/24");
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }, this::state);
+
+        bridge.close();
+        bridge(Fail2BanMode.ATTEMPT);
+        InetAddress partner = InetAddress.getByName("10.66.4.6");
+        for (int i = 0; i < 3; i++) {
+            bridge.onFailure(partner, "peer did not return a certificate");
+        }
+        Await.until("Fail2Ban banned the address its ignoreip lists", WAIT, () -> server.bannedContains("10.66.4.6"),
+                this::state);
+    }
+
     @Test
     void bansMadeWhileFail2BanIsDownArriveWhenItIsBack() throws Exception {
         bridge(Fail2BanMode.BANIP);
