@@ -74,11 +74,7 @@ class NftablesEndToEndIT {
         Files.writeString(cfg, "state-dir: " + state + "\n"
                 + "listen: {address: " + SERVER + ", port: " + PORT + "}\n"
                 + "bridge:\n  nftables: {enabled: true, port: " + PORT + ", action: drop}\n");
-        Path out = work.resolve("daemon.out");
-        daemon = new ProcessBuilder("ip", "netns", "exec", srv, Dist.LAUNCHER.toString(), "run", "--config", cfg.toString())
-                .redirectOutput(out.toFile()).redirectErrorStream(true).redirectInput(new File("/dev/null")).start();
-        awaitFile(state.resolve("tlsjail.port"), out);
-        Path pki = state.resolve("demo-pki");
+        Path pki = startDaemon(cfg, state);
 
         for (int i = 0; i < 3; i++) {
             Dist.Result r = sClient(ATTACKER, pki, false, 20);
@@ -117,11 +113,7 @@ class NftablesEndToEndIT {
                 + "listen: {address: " + SERVER + ", port: " + PORT + "}\n"
                 + "bridge:\n  nftables: {enabled: true, port: " + PORT + ", action: drop}\n";
         Files.writeString(cfg, head + "jail: {ipv4-prefix: 24, ignoreip: [" + PARTNER + "]}\n");
-        Path out = work.resolve("daemon.out");
-        daemon = new ProcessBuilder("ip", "netns", "exec", srv, Dist.LAUNCHER.toString(), "run", "--config", cfg.toString())
-                .redirectOutput(out.toFile()).redirectErrorStream(true).redirectInput(new File("/dev/null")).start();
-        awaitFile(state.resolve("tlsjail.port"), out);
-        Path pki = state.resolve("demo-pki");
+        Path pki = startDaemon(cfg, state);
 
         for (int i = 0; i < 3; i++) {
             assertThat(sClient(ATTACKER, pki, false, 20).out()).as("attempt %d reaches tlsjail", i + 1).contains("CONNECTED");
@@ -175,6 +167,15 @@ class NftablesEndToEndIT {
             sClient(ATTACKER, state.resolve("demo-pki"), false, 20);
         }
         assertThat(awaitBlocked(ATTACKER, state.resolve("demo-pki")).out()).doesNotContain("CONNECTED");
+    }
+
+    /** Runs bin/tlsjail in the server namespace and waits until it listens; returns its demo PKI directory. */
+    private Path startDaemon(Path cfg, Path state) throws Exception {
+        Path out = work.resolve("daemon.out");
+        daemon = new ProcessBuilder("ip", "netns", "exec", srv, Dist.LAUNCHER.toString(), "run", "--config", cfg.toString())
+                .redirectOutput(out.toFile()).redirectErrorStream(true).redirectInput(new File("/dev/null")).start();
+        awaitFile(state.resolve("tlsjail.port"), out);
+        return state.resolve("demo-pki");
     }
 
     private String nftTable() throws Exception {
