@@ -142,6 +142,28 @@ class NftablesEndToEndIT {
     }
 
     @Test
+    void aReloadThatChangesTheBridgeSectionKeepsTheTableAndItsBans() throws Exception {
+        Path state = work.resolve("state");
+        Path cfg = work.resolve("tlsjail.yaml");
+        String head = "state-dir: " + state + "\nlisten: {address: " + SERVER + ", port: " + PORT + "}\n";
+        Files.writeString(cfg, head + "bridge:\n  nftables: {enabled: true, action: drop}\n");
+        Path pki = startDaemon(cfg, state);
+        for (int i = 0; i < 3; i++) {
+            sClient(ATTACKER, pki, false, 20);
+        }
+        assertThat(awaitBlocked(ATTACKER, pki).out()).doesNotContain("CONNECTED");
+
+        // the new bridge replaces the table under the same name; the old one, stopping, must not delete it
+        Files.writeString(cfg, head + "bridge:\n  nftables: {enabled: true, action: reject}\n");
+        Dist.Result reload = Dist.tlsjail(work, "reload", "--config", cfg.toString());
+        assertThat(reload.exit()).as(reload.out() + reload.err()).isZero();
+        assertThat(nftTable()).contains("reject with tcp reset").contains(ATTACKER);
+        Dist.Result refused = sClient(ATTACKER, pki, false, 5); // reset by the kernel at once, not timed out
+        assertThat(refused.out()).doesNotContain("CONNECTED");
+        assertThat(refused.exit()).isNotIn(0, 124);
+    }
+
+    @Test
     void aReloadThatMovesOnlyListenPortKeepsGuardingThePortStillListenedOn() throws Exception {
         Path state = work.resolve("state");
         Path cfg = work.resolve("tlsjail.yaml");

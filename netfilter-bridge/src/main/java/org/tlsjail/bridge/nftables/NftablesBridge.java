@@ -30,6 +30,7 @@ import org.tlsjail.bridge.QueuedBridge;
 public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge.Change> {
     private static final Logger LOG = LoggerFactory.getLogger(NftablesBridge.class);
     private static final int BATCH = 512;
+    private static final java.util.regex.Pattern HANDLE = java.util.regex.Pattern.compile("# handle (\\d+)");
 
     /** A queued change for one source: its ban (add or refresh) or its removal. */
     record Change(BanRecord ban) {
@@ -45,6 +46,12 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
     private NftRunner runner;
     /** What the exempt sets hold now; written by open() before the thread starts, then by the thread. */
     private volatile Exemptions exempted = Exemptions.NONE;
+    /**
+     * The kernel's handle of the table this bridge created (-1 unknown). A reload that changes
+     * {@code bridge.nftables} starts the new bridge, which replaces the table under the same name,
+     * before it stops this one: deleting by handle removes only this bridge's own table.
+     */
+    private volatile long tableHandle = -1;
 
     /**
      * @param config     the {@code bridge.nftables} settings
@@ -99,6 +106,7 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
             throw new BridgeStartException(createFailure(nft, created));
         }
         exempted = exempt;
+        tableHandle = handleOfTable();
         try {
             reconcileAll();
         } catch (IOException e) {
@@ -127,10 +135,27 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
         }
     }
 
-    private void deleteTable() {
+    /** The handle of the table now named {@code config.table()}, or -1 if nft does not say. */
+    private long handleOfTable() {
         try {
-            NftRunner.Result r = runner.apply(new NftScript(config.table()).deleteTable().toString());
-            if (!r.ok()) {
+            NftRunner.Result r = runner.run(null, "-a", "list", "table", "inet", config.table());
+            java.util.regex.Matcher m = HANDLE.matcher(r.output());
+            return r.ok() && m.find() ? Long.parseLong(m.group(1)) : -1;
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private void deleteTable() {
+        long handle = tableHandle;
+        try {
+            NftRunner.Result r = runner.apply(handle < 0 ? new NftScript(config.table()).deleteTable().toString()
+                    : "delete table inet handle " + handle + "\n");
+            if (!r.ok() && handle >= 0 && r.output().contains("No such file or directory")) {
+                // gone, or replaced since (by a reload's new bridge): a table there now is not ours to delete
+                LOG.info("nftables bridge: table inet {} this bridge created is gone or was replaced; nothing deleted",
+                        config.table());
+            } else if (!r.ok()) {
                 LOG.warn("nftables bridge: could not delete table inet {}: {}", config.table(), r.output());
             }
         } catch (IOException e) {
@@ -251,6 +276,7 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
                 throw new IOException("could not recreate table inet " + config.table() + ": " + created.output());
             }
             exempted = exempt;
+            tableHandle = handleOfTable();
             reconcileAll();
             return;
         }

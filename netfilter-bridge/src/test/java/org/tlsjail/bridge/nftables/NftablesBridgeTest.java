@@ -164,6 +164,22 @@ class NftablesBridgeTest {
     }
 
     @Test
+    void aBridgeStoppingAfterItsReplacementStartedLeavesTheNewTableAlone() throws Exception {
+        // what a reload that changes bridge.nftables does: the new bridge starts, then the old one stops
+        NftablesBridge old = new NftablesBridge(config("tjswap"), engine::banned, List::of, clock);
+        engine.addListener(old);
+        old.start();
+        engine.ban(InetAddress.getByName("192.0.2.40"), null, "manual");
+        start(config("tjswap").withAction(NftAction.REJECT)); // replaces the table, writes the active bans
+        engine.removeListener(old);
+        old.close();
+        assertThat(lab.nft("list", "table", "inet", "tjswap")).contains("reject").contains("192.0.2.40");
+        bridge.close();
+        bridge = null;
+        assertThat(lab.nft("list", "tables")).doesNotContain("tjswap");
+    }
+
+    @Test
     void aTableDeletedBehindItsBackIsRecreatedWithTheBans() throws Exception {
         start(config("tjheal").withQueue(q -> q.withReconcileInterval(Duration.ofMillis(200))));
         engine.ban(InetAddress.getByName("192.0.2.30"), null, "manual");
