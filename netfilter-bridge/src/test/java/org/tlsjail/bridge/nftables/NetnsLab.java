@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Two network namespaces of the test's own, a server and a client one joined by a veth pair,
  * with private addresses that exist only inside them: server 10.231.N.1, clients 10.231.N.2 and
- * 10.231.N.3. Runs {@link NetnsAgent} in each and an nft wrapper that acts in the server namespace.
+ * 10.231.N.3, and IPv6 server fd00:231:N::1, clients fd00:231:N::2 and fd00:231:N::3 (one /64).
+ * Runs {@link NetnsAgent} in each and an nft wrapper that acts in the server namespace.
  * {@link #close()} removes everything, whatever state the test left.
  */
 final class NetnsLab implements AutoCloseable {
@@ -28,14 +29,20 @@ final class NetnsLab implements AutoCloseable {
     final String serverAddress;
     final String clientA;
     final String clientB;
+    final String serverAddress6;
+    final String clientA6;
+    final String clientB6;
     private final Path dir;
     private Process serverAgent;
+    private Process serverAgent6;
     private Process clientAgent;
     private PrintWriter clientIn;
     private BufferedReader clientOut;
     private final AtomicInteger accepts = new AtomicInteger();
     private final BlockingQueue<String> acceptedFrom = new LinkedBlockingQueue<>();
     int port;
+    /** The IPv6 server agent's port (another port than {@link #port}: one agent per address). */
+    int port6;
 
     NetnsLab(Path dir) {
         long pid = ProcessHandle.current().pid();
@@ -45,6 +52,9 @@ final class NetnsLab implements AutoCloseable {
         this.serverAddress = "10.231." + n + ".1";
         this.clientA = "10.231." + n + ".2";
         this.clientB = "10.231." + n + ".3";
+        this.serverAddress6 = "fd00:231:" + Integer.toHexString(n) + "::1";
+        this.clientA6 = "fd00:231:" + Integer.toHexString(n) + "::2";
+        this.clientB6 = "fd00:231:" + Integer.toHexString(n) + "::3";
         this.dir = dir;
     }
 
@@ -69,6 +79,10 @@ final class NetnsLab implements AutoCloseable {
         sh("ip", "-n", server, "addr", "add", serverAddress + "/24", "dev", "tjs0");
         sh("ip", "-n", client, "addr", "add", clientA + "/24", "dev", "tjc0");
         sh("ip", "-n", client, "addr", "add", clientB + "/24", "dev", "tjc0");
+        // nodad: usable at once, no duplicate address detection to wait for
+        sh("ip", "-n", server, "addr", "add", serverAddress6 + "/64", "dev", "tjs0", "nodad");
+        sh("ip", "-n", client, "addr", "add", clientA6 + "/64", "dev", "tjc0", "nodad");
+        sh("ip", "-n", client, "addr", "add", clientB6 + "/64", "dev", "tjc0", "nodad");
         for (String[] l : new String[][] {{server, "tjs0"}, {server, "lo"}, {client, "tjc0"}, {client, "lo"}}) {
             sh("ip", "-n", l[0], "link", "set", l[1], "up");
         }
@@ -91,12 +105,27 @@ final class NetnsLab implements AutoCloseable {
 
     void startAgents() throws IOException {
         serverAgent = java(server, "serve", serverAddress);
+        port = readAccepts(serverAgent);
+        serverAgent6 = java(server, "serve", serverAddress6);
+        port6 = readAccepts(serverAgent6);
+
+        clientAgent = java(client, "client");
+        clientIn = new PrintWriter(new OutputStreamWriter(clientAgent.getOutputStream(), StandardCharsets.UTF_8), true);
+        clientOut = new BufferedReader(new InputStreamReader(clientAgent.getInputStream(), StandardCharsets.UTF_8));
+        String ready = readLine(clientOut, "client agent");
+        if (!ready.equals("READY")) {
+            throw new IOException("client agent said: " + ready);
+        }
+    }
+
+    /** Reads the server agent's port, then counts its accepts on a thread of its own. */
+    private int readAccepts(Process serverAgent) throws IOException {
         BufferedReader sout = new BufferedReader(new InputStreamReader(serverAgent.getInputStream(), StandardCharsets.UTF_8));
         String first = readLine(sout, "server agent");
         if (!first.startsWith("PORT ")) {
             throw new IOException("server agent said: " + first);
         }
-        port = Integer.parseInt(first.substring(5).trim());
+        int listening = Integer.parseInt(first.substring(5).trim());
         Thread t = new Thread(() -> {
             try {
                 String l;
@@ -112,19 +141,14 @@ final class NetnsLab implements AutoCloseable {
         }, "netns-accepts");
         t.setDaemon(true);
         t.start();
-
-        clientAgent = java(client, "client");
-        clientIn = new PrintWriter(new OutputStreamWriter(clientAgent.getOutputStream(), StandardCharsets.UTF_8), true);
-        clientOut = new BufferedReader(new InputStreamReader(clientAgent.getInputStream(), StandardCharsets.UTF_8));
-        String ready = readLine(clientOut, "client agent");
-        if (!ready.equals("READY")) {
-            throw new IOException("client agent said: " + ready);
-        }
+        return listening;
     }
 
     /** Connects from {@code source} (a client-namespace address) to the server; CONNECTED, TIMEOUT, REFUSED. */
     String connect(String source, int timeoutMs) throws IOException {
-        clientIn.println("connect " + source + " " + serverAddress + " " + port + " " + timeoutMs);
+        boolean v6 = source.contains(":");
+        clientIn.println("connect " + source + " " + (v6 ? serverAddress6 + " " + port6 : serverAddress + " " + port)
+                + " " + timeoutMs);
         return readLine(clientOut, "client agent");
     }
 
@@ -194,7 +218,7 @@ final class NetnsLab implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Process p : new Process[] {clientAgent, serverAgent}) {
+        for (Process p : new Process[] {clientAgent, serverAgent, serverAgent6}) {
             if (p != null) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();

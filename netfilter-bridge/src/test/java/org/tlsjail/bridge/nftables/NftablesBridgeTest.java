@@ -98,7 +98,9 @@ class NftablesBridgeTest {
     /** Connects from {@code source} and asserts the server accepted exactly that connection. */
     private void assertReachesAccept(String source) throws Exception {
         assertThat(lab.connect(source, CONNECT_TIMEOUT_MS)).as("connect from " + source).isEqualTo("CONNECTED");
-        assertThat(lab.nextAcceptFrom(10_000)).as("next accept").isEqualTo(source);
+        String peer = lab.nextAcceptFrom(10_000);
+        assertThat(peer).as("next accept").isNotNull();
+        assertThat(InetAddress.getByName(peer)).as("next accept").isEqualTo(InetAddress.getByName(source));
     }
 
     @Test
@@ -161,6 +163,20 @@ class NftablesBridgeTest {
         bridge = null;
         assertThat(lab.nft("list", "set", "inet", "tjkept", "v4")).contains("192.0.2.20");
         lab.nft("delete", "table", "inet", "tjkept");
+    }
+
+    @Test
+    void anIgnoredIpv6PartnerInTheAttackersBannedSlash64StillGetsIn() throws Exception {
+        // default ipv6-prefix 64: clientA6 and clientB6 share one /64; only clientB6 is a partner
+        engine.reconfigure(JailConfig.builder().ignoreIp(List.of(lab.clientB6)).build());
+        start(config("tjpartner6").withPort(lab.port6));
+        fail3(lab.clientA6);
+        awaitApplied(1);
+        assertThat(lab.nft("list", "set", "inet", "tjpartner6", "v6")).contains("fd00:231:");
+        assertThat(lab.connect(lab.clientA6, CONNECT_TIMEOUT_MS)).as("banned /64, attacker").isEqualTo("TIMEOUT");
+        int acceptsBefore = lab.accepts();
+        assertReachesAccept(lab.clientB6);
+        assertThat(lab.accepts()).isEqualTo(acceptsBefore + 1);
     }
 
     @Test
