@@ -3,6 +3,7 @@ package org.tlsjail.banengine;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,6 +41,7 @@ public final class BanEngine {
 
     private final InstantSource clock;
     private final BanTable table = new BanTable();
+    private final Inet6Bits inet6Bits = new Inet6Bits();
     private final FailureTracker failures;
     private final List<BanListener> listeners = new CopyOnWriteArrayList<>();
     private final List<FailureListener> failureListeners = new CopyOnWriteArrayList<>();
@@ -114,17 +116,15 @@ public final class BanEngine {
             return false;
         }
         JailConfig c = config;
-        long hi;
-        long lo;
+        long until;
         if (source instanceof Inet4Address && INET4_HASH_IS_ADDRESS) {
-            hi = 0;
-            lo = SourceKey.V4_MAPPED | (source.hashCode() & Masks.v4(c.ipv4Prefix()) & 0xFFFF_FFFFL);
+            until = table.untilOf(0, SourceKey.V4_MAPPED | (source.hashCode() & Masks.v4(c.ipv4Prefix()) & 0xFFFF_FFFFL));
+        } else if (source instanceof Inet6Address a6) {
+            until = inet6Bits.untilOf(table, a6, c.ipv4Prefix(), c.ipv6Prefix());
         } else {
             SourceKey k = c.keyOf(source);
-            hi = k.hi();
-            lo = k.lo();
+            until = table.untilOf(k.hi(), k.lo());
         }
-        long until = table.untilOf(hi, lo);
         if (until == 0) {
             return false;
         }
