@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * The ban decision: counts failed handshakes per source in a strict sliding window and bans a
  * source that reaches {@code maxretry} failures within {@code findtime} for {@code bantime}.
  *
- * <p>{@link #isBanned(InetAddress)} is the hot path (every accepted connection): lock-free and,
- * for an IPv4 source, allocation-free. Everything that changes bans runs under one lock, so bans,
+ * <p>{@link #isBanned(InetAddress)} is the hot path (every accepted connection): lock-free and
+ * allocation-free for an IPv4 source and for an IPv6 source seen recently. Everything that changes bans runs under one lock, so bans,
  * unbans and listener events are totally ordered. No I/O happens under that lock: a listener that
  * persists events (the journal) queues them there and the call that made them waits, after the
  * lock is released, until they are durable ({@link BanListener#awaitDurable()}). Time comes only
@@ -102,8 +102,15 @@ public final class BanEngine {
     // ---------------------------------------------------------------- hot path
 
     /**
-     * True if {@code source} is banned right now. Lock-free; allocates nothing for IPv4 sources
-     * (an IPv6 source costs the 16-byte copy {@link InetAddress#getAddress()} makes).
+     * True if {@code source} is banned right now. Lock-free. Allocates nothing for an IPv4 source.
+     * An IPv6 source's bits come from a small memo of recently seen addresses ({@code Inet6Bits},
+     * {@value Inet6Bits#SLOTS} entries, looked up by {@code hashCode}/{@code equals}, which read the
+     * address without copying it): an address allocates nothing once it has been checked twice;
+     * before that, or when a newer address took its slot, it costs the 16-byte copy
+     * {@link InetAddress#getAddress()} makes (and on its second check a 32-byte entry). So a source
+     * that keeps connecting from one address is checked without allocating; a sprayer using a fresh
+     * address of its /64 per connection costs one copy per connection. An IPv4-mapped
+     * {@code Inet6Address} ({@code ::ffff:a.b.c.d}) is the IPv4 source; a scope id is ignored.
      *
      * <p>While {@link #startSweeper()} runs, "now" is the coarse clock it keeps (read from the
      * injected clock every {@value #COARSE_TICK_MILLIS} ms) instead of a clock read per call: a
