@@ -14,6 +14,7 @@ import org.tlsjail.bench.load.BenchPki;
 import org.tlsjail.bench.load.Detection;
 import org.tlsjail.bench.load.FloodResilience;
 import org.tlsjail.bench.load.HandshakeCost;
+import org.tlsjail.bench.load.PrefixFloodFlights;
 import org.tlsjail.bench.load.RefusalCost;
 import org.tlsjail.bench.memory.SprayReport;
 import org.tlsjail.bench.memory.SprayRun;
@@ -83,6 +84,9 @@ public final class BenchMain {
             log("  (e) flood resilience");
             parts.add(smoke ? new FloodResilience(pki, work, 16, 2, 1, 4).run()
                     : new FloodResilience(pki, work, 480, 10, 5, 45).run());
+            log("  (e) flood resilience: one IPv6 /64, many addresses (network namespace)");
+            parts.add(smoke ? new PrefixFloodFlights(work, 2, 16, 4, 2).run(pki)
+                    : new PrefixFloodFlights(work, 4, 128, 4, 5).run(pki));
         }
 
         log("  (e) CLI call latency vs fail2ban-client");

@@ -87,6 +87,11 @@ final class HostileServer implements AutoCloseable {
      * (connect to the application's first byte). Throws if the handshake or the read fails.
      */
     long legitimateHandshake(InetAddress source, int timeoutMillis) throws IOException {
+        return legitimateHandshake(source, timeoutMillis, clientContext);
+    }
+
+    /** As {@link #legitimateHandshake(InetAddress, int)}, with another client TLS stack (e.g. SunJSSE). */
+    long legitimateHandshake(InetAddress source, int timeoutMillis, SSLContext clientContext) throws IOException {
         long t0 = System.nanoTime();
         try (java.net.Socket raw = new java.net.Socket()) {
             raw.bind(new InetSocketAddress(source, 0));
@@ -128,19 +133,31 @@ final class HostileServer implements AutoCloseable {
     }
 
     static SSLContext clientContext(Credential credential, CertificateAuthority trusted) throws Exception {
-        BouncyCastleJsseProvider jsse = new BouncyCastleJsseProvider(new BouncyCastleProvider());
+        return clientContext(credential, trusted, new BouncyCastleJsseProvider(new BouncyCastleProvider()));
+    }
+
+    /** The partner's client context on the JDK's own TLS stack (SunJSSE). */
+    SSLContext sunJsseClientContext() throws Exception {
+        return clientContext(client, ca, null);
+    }
+
+    /** {@code jsse} null: the JDK's default provider (SunJSSE). */
+    private static SSLContext clientContext(Credential credential, CertificateAuthority trusted,
+                                            java.security.Provider jsse) throws Exception {
         char[] pw = "pw".toCharArray();
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("client", credential.privateKey(), pw, credential.chain().toArray(Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance("X.509", jsse);
+        KeyManagerFactory kmf = jsse == null ? KeyManagerFactory.getInstance("SunX509")
+                : KeyManagerFactory.getInstance("X.509", jsse);
         kmf.init(ks, pw);
         KeyStore ts = KeyStore.getInstance("PKCS12");
         ts.load(null, null);
         ts.setCertificateEntry("ca", trusted.certificate());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX", jsse);
+        TrustManagerFactory tmf = jsse == null ? TrustManagerFactory.getInstance("PKIX")
+                : TrustManagerFactory.getInstance("PKIX", jsse);
         tmf.init(ts);
-        SSLContext ctx = SSLContext.getInstance("TLS", jsse);
+        SSLContext ctx = jsse == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", jsse);
         ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), new SecureRandom());
         return ctx;
     }

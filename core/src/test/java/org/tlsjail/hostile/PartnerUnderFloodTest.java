@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.listener.ListenerStats;
+import org.tlsjail.testing.StalledFlood;
 
 /**
  * Issue 10, items 2, 3 and 5: waves of connections from hundreds of sources that send a whole
@@ -86,7 +87,7 @@ class PartnerUnderFloodTest {
             }
             long partnerLines = lines.stream().filter(x -> x.contains("from " + partnerAddress + " ")
                     || x.contains("from " + partnerAddress + ":")).count();
-            int answered = flood.answered.get();
+            int answered = flood.answered();
             long attackingSources = (long) WAVES * sources;
             System.out.printf("hostile: partner under flood: %d waves x %d sources x %d stalled connections (%d in all);"
                     + " %d server flights (at most %d per source); partner %d handshakes, %d failed, max %d ms; Fail2Ban"

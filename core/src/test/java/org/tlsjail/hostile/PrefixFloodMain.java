@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.testing.NetworkNamespace;
 
 /**
  * Run inside a network namespace by {@link Ipv6PrefixMaxRetryTest}: a tlsjail listener on
@@ -28,9 +29,7 @@ public final class PrefixFloodMain {
         byte[] hello = ClientHellos.capture(args[4]);
         List<InetAddress> sources = new ArrayList<>();
         for (int i = 0; i < addresses; i++) {
-            // spread over the whole interface identifier: the attacker picks addresses far apart
-            sources.add(InetAddress.getByName(prefix + ":" + Integer.toHexString(0x100 + i) + ":"
-                    + Integer.toHexString(i * 7919 & 0xffff) + "::" + Integer.toHexString(i + 2)));
+            sources.add(NetworkNamespace.address(prefix, i)); // far apart, as an attacker picks them
         }
         InetSocketAddress any = new InetSocketAddress(InetAddress.getByName("::"), 0);
         try (HostileServer s = new HostileServer(dir, JailConfig.builder().maxRetry(3).ipv6Prefix(64).build(), b -> b

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import org.tlsjail.bench.report.RatioRow;
 import org.tlsjail.bench.report.ReportPart;
+import org.tlsjail.testing.ClientHellos;
+import org.tlsjail.testing.StalledFlood;
 
 /**
  * (e) Flood resilience (issue 10): the stalled-ClientHello flood from many IPv4 sources, each
@@ -79,12 +81,12 @@ public final class FloodResilience implements ReportPart {
                 peakThreads = baseThreads;
 
                 LoopbackSources attackers = new LoopbackSources(20, sources);
-                try (StalledFlood flood = new StalledFlood(sources)) {
+                try (StalledFlood flood = new StalledFlood(ClientHellos.jdk())) {
                     probe.reset();
                     long failedBefore = probe.failedAfterCertificate() + probe.refused();
                     for (int s = 0; s < sources; s++) {
                         for (int c = 0; c < PER_SOURCE; c++) {
-                            flood.open(s, attackers.get(s), target);
+                            flood.open(attackers.get(s), target);
                             stalled++;
                         }
                         sample(jail.pid());
@@ -101,8 +103,8 @@ public final class FloodResilience implements ReportPart {
                     floodFailures = probe.failedAfterCertificate() + probe.refused() - failedBefore;
                     long sum = 0;
                     for (int s = 0; s < sources; s++) {
-                        maxFlights = Math.max(maxFlights, flood.flights(s));
-                        sum += flood.flights(s);
+                        maxFlights = Math.max(maxFlights, flood.flights(attackers.get(s)));
+                        sum += flood.flights(attackers.get(s));
                     }
                     meanFlights = sum / (double) sources;
                 }
@@ -177,8 +179,7 @@ public final class FloodResilience implements ReportPart {
                         + " RSS per stalled handshake = (peak - before) / %d. The server runs with the launcher's daemon flags"
                         + " (%s; the launcher's periodic-GC interval is 30 s, here 5 s to keep the run short) and"
                         + " idle handshake threads ending after %d s. The partner (127.0.0.1, one thread, 100 ms pauses,"
-                        + " valid certificate) measures connect to first reply byte. IPv6 /64 flights are checked by the"
-                        + " hostile suite (Ipv6PrefixMaxRetryTest), which needs a network namespace.%n",
+                        + " valid certificate) measures connect to first reply byte. IPv6 /64 flights: the next part.%n",
                 idleSamples, floodSamples, idleP50, floodP50, idleP99, floodP99, settleSeconds, baseRssKb / 1024,
                 peakRssKb / 1024, afterRssKb / 1024, baseThreads, peakThreads, afterThreads, sources, PER_SOURCE, stalled,
                 timeoutSeconds, MAX_RETRY, maxFlights, meanFlights, stalled, String.join(" ", DAEMON_FLAGS),

@@ -31,6 +31,11 @@ record TlsjailServer(int maxRetry, LoopbackSources banned, Path fail2banLog) {
 
     /** Builds and starts the listener on 127.0.0.1, an ephemeral port; never returns until exit. */
     TlsListener start(BenchPki pki) throws IOException {
+        return start(pki, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    /** As {@link #start(BenchPki)}, bound to {@code bind} (e.g. {@code [::]} inside a network namespace). */
+    TlsListener start(BenchPki pki, InetSocketAddress bind) throws IOException {
         InstantSource clock = InstantSource.system();
         BanEngine engine = new BanEngine(JailConfig.builder().maxRetry(maxRetry).build(), clock);
         engine.startSweeper();
@@ -57,7 +62,7 @@ record TlsjailServer(int maxRetry, LoopbackSources banned, Path fail2banLog) {
                 socket.getOutputStream().flush();
             }
         })
-                .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                .config(ListenerConfig.builder().bind(bind)
                         .backlog(ServerMain.BACKLOG)
                         .handshakeTimeout(Duration.ofSeconds(Integer.getInteger("bench.timeoutSeconds", 10)))
                         .idleThreadTimeout(Duration.ofSeconds(Integer.getInteger("bench.idleThreadSeconds", 30)))
