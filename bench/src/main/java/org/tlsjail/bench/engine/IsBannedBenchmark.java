@@ -98,8 +98,13 @@ public class IsBannedBenchmark {
             } else {
                 // a sprayer inside the banned /64s: each probe its own interface identifier
                 banned[i] = SyntheticAddresses.v6(bits[i % bans], r.nextLong() | 1L << 63);
-                map.put(banned[i], until);
                 clean[i] = all[bans + i];
+            }
+        }
+        if (!v4 && source.equals("fresh")) {
+            // after all the addresses exist, so the map's nodes do not sit next to the addresses they hold
+            for (InetAddress a : banned) {
+                map.put(a, until);
             }
         }
         for (int i = 0; i < n; i++) {
