@@ -16,6 +16,10 @@ public final class Addresses {
     private Addresses() {
     }
 
+    private static boolean isAsciiHex(int c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+
     /** Parses an IPv4 dotted quad or an IPv6 literal (optionally in brackets); never resolves names. */
     public static InetAddress parseLiteral(String text) {
         String s = text.strip();
@@ -24,7 +28,11 @@ public final class Addresses {
         }
         try {
             if (s.indexOf(':') >= 0) {
-                if (!s.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')) {
+                // ASCII only (Character.digit takes full-width and other scripts' digits), and a
+                // first character that sends getByName down its literal path: anything else (".::1")
+                // it hands to the resolver, which answers from DNS or /etc/hosts
+                if (s.isEmpty() || !(isAsciiHex(s.charAt(0)) || s.charAt(0) == ':')
+                        || !s.chars().allMatch(c -> isAsciiHex(c) || c == ':' || c == '.')) {
                     throw new IllegalArgumentException("not an IP address: '" + text + "'");
                 }
                 return InetAddress.getByName(s);
@@ -35,7 +43,7 @@ public final class Addresses {
             }
             byte[] b = new byte[4];
             for (int i = 0; i < 4; i++) {
-                if (parts[i].isEmpty() || parts[i].length() > 3 || !parts[i].chars().allMatch(Character::isDigit)) {
+                if (parts[i].isEmpty() || parts[i].length() > 3 || !parts[i].chars().allMatch(c -> c >= '0' && c <= '9')) {
                     throw new IllegalArgumentException("not an IP address: '" + text + "'");
                 }
                 int v = Integer.parseInt(parts[i]);

@@ -48,6 +48,12 @@ public final class BanEngine {
 
     private volatile JailConfig config;
     private volatile List<IpRange> ignore;
+    /**
+     * The ignoreip entries inside a ban unit, per family ({@link JailConfig#ignoreRangesInsideUnits}):
+     * looked at on a hit only, so a banned IPv4 source costs nothing more unless ipv4-prefix is below 32.
+     */
+    private volatile List<IpRange> ignoreInsideV4Units;
+    private volatile List<IpRange> ignoreInsideV6Units;
     private volatile Cache<SourceKey, Integer> banHistory;
 
     // guarded by this
@@ -73,6 +79,8 @@ public final class BanEngine {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.ignore = config.ignoreRanges();
+        this.ignoreInsideV4Units = config.ignoreRangesInsideUnits(true);
+        this.ignoreInsideV6Units = config.ignoreRangesInsideUnits(false);
         this.failures = new FailureTracker(config, clock.millis(), new java.security.SecureRandom().nextLong());
         this.banHistory = newBanHistory(config);
     }
@@ -136,7 +144,22 @@ public final class BanEngine {
             return false;
         }
         long now = coarseMillis;
-        return until > (now != 0 ? now : clock.millis());
+        if (until <= (now != 0 ? now : clock.millis())) {
+            return false;
+        }
+        // an ignoreip address is never banned, also when its unit is (a partner in an attacker's
+        // /64 or ipv4-prefix block): only then, and only on a hit, is ignoreip looked at
+        List<IpRange> inside = Addresses.isIpv4(source) ? ignoreInsideV4Units : ignoreInsideV6Units;
+        return inside.isEmpty() || !isIn(inside, source);
+    }
+
+    private static boolean isIn(List<IpRange> ranges, InetAddress source) {
+        for (IpRange r : ranges) {
+            if (r.contains(source)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -196,12 +219,7 @@ public final class BanEngine {
     }
 
     public boolean isIgnored(InetAddress source) {
-        for (IpRange r : ignore) {
-            if (r.contains(source)) {
-                return true;
-            }
-        }
-        return false;
+        return isIn(ignore, source);
     }
 
     // ---------------------------------------------------------------- manual control
@@ -303,15 +321,16 @@ public final class BanEngine {
 
     /**
      * Applies a ban decided elsewhere (another node of a cluster) with its own times; listeners
-     * are told as for any ban. Skipped (false) if it has ended by now, if the source is in
-     * ignoreip, or if the ban in force on that key already lasts at least as long. Subject to
+     * are told as for any ban. Skipped (false) if it has ended by now, if its key is not a ban
+     * unit of this configuration ({@link JailConfig#isBanUnit}), if the source is in ignoreip,
+     * or if the ban in force on that key already lasts at least as long. Subject to
      * {@code max-bans} like every ban.
      */
     public boolean applyBan(BanRecord ban) {
         boolean applied;
         synchronized (this) {
             long now = clock.millis();
-            if (ban.untilMillis() <= now || isIgnoredKey(ban.key())) {
+            if (ban.untilMillis() <= now || !config.isBanUnit(ban.key()) || isIgnoredKey(ban.key())) {
                 return false;
             }
             BanRecord current = active.get(ban.key());
@@ -406,6 +425,8 @@ public final class BanEngine {
     private void reconfigureLocked(JailConfig next) {
         JailConfig previous = config;
         ignore = next.ignoreRanges();
+        ignoreInsideV4Units = next.ignoreRangesInsideUnits(true);
+        ignoreInsideV6Units = next.ignoreRangesInsideUnits(false);
         config = next;
         banEpoch++; // another prefix length can make an address fall under an existing ban
         failures.reconfigure(next);

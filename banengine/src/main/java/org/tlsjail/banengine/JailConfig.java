@@ -71,8 +71,35 @@ public record JailConfig(int maxRetry, Duration findTime, Duration banTime, List
         return ranges;
     }
 
+    /**
+     * The ignoreip entries narrower than the ban unit of their family (an address when
+     * {@code ipv4-prefix} is below 32; any single IPv6 address under a /64 unit): a source inside
+     * one can share a banned unit with others (a partner in an attacker's /64) and must still be
+     * let in. Of one family; the IPv4 list is empty in the usual set-up ({@code ipv4-prefix: 32}).
+     */
+    List<IpRange> ignoreRangesInsideUnits(boolean ipv4) {
+        List<IpRange> inside = new ArrayList<>();
+        for (IpRange r : ignoreRanges()) {
+            SourceKey k = r.prefix();
+            if (k.isIpv4() == ipv4 && k.prefixLength() > (ipv4 ? 96 + ipv4Prefix : ipv6Prefix)) {
+                inside.add(r);
+            }
+        }
+        return List.copyOf(inside);
+    }
+
     SourceKey keyOf(InetAddress address) {
         return SourceKey.of(address, ipv4Prefix, ipv6Prefix);
+    }
+
+    /**
+     * True if {@code key} is a ban unit under these settings (an IPv4 key of {@code ipv4-prefix},
+     * an IPv6 key of {@code ipv6-prefix}): the only keys this engine makes, and the only ones it
+     * may take from elsewhere. A key like {@code 0.0.0.0/0} would match no connection here but
+     * would reach every host-level bridge as "drop everyone".
+     */
+    public boolean isBanUnit(SourceKey key) {
+        return key.prefixLength() == (key.isIpv4() ? 96 + ipv4Prefix : ipv6Prefix);
     }
 
     /** Mutable companion for building a {@link JailConfig}; validation happens in {@link #build()}. */

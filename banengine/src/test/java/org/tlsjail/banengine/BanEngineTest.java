@@ -223,6 +223,28 @@ class BanEngineTest {
         assertThat(e.stats().failures()).isEqualTo(1);
     }
 
+    /**
+     * The attacker's trick: fail from the partner's own ban unit (a neighbour in its /64, or in
+     * its block with ipv4-prefix 24) so that the unit's ban refuses the partner too.
+     */
+    @Test
+    void anIgnoredAddressStaysInWhenANeighbourGetsItsUnitBanned() {
+        BanEngine e = engine(JailConfig.builder().maxRetry(1).ipv4Prefix(24)
+                .ignoreIp(List.of("198.51.100.5", "2001:db8:1:2::10", "203.0.113.0/24")));
+        assertThat(e.recordFailure(ip("2001:db8:1:2::66"))).isEqualTo(FailureOutcome.BANNED);
+        assertThat(e.recordFailure(ip("198.51.100.66"))).isEqualTo(FailureOutcome.BANNED);
+        assertThat(e.isBanned(ip("2001:db8:1:2::66"))).isTrue();
+        assertThat(e.isBanned(ip("2001:db8:1:2::11"))).isTrue();
+        assertThat(e.isBanned(ip("198.51.100.6"))).isTrue();
+        assertThat(e.isBanned(ip("2001:db8:1:2::10"))).as("the ignored neighbour").isFalse();
+        assertThat(e.isBanned(ip("198.51.100.5"))).as("the ignored neighbour").isFalse();
+        assertThat(e.isBanned(ip("::ffff:198.51.100.5"))).isFalse();
+        // the same after a reload that narrows ignoreip: the partner is then banned with its unit
+        e.reconfigure(e.config().toBuilder().ignoreIp(List.of("2001:db8:1:2::10")).build());
+        assertThat(e.isBanned(ip("198.51.100.5"))).isTrue();
+        assertThat(e.isBanned(ip("2001:db8:1:2::10"))).isFalse();
+    }
+
     @Test
     void malformedIgnoreipEntryIsNamed() {
         assertThatThrownBy(() -> JailConfig.builder().ignoreIp(List.of("10.0.0.0/8", "10.0.0/8")).build())

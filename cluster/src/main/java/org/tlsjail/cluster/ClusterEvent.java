@@ -22,7 +22,10 @@ record ClusterEvent(boolean ban, SourceKey key, long since, Instant until, int c
     static final long MAX_SKEW_MILLIS = Duration.ofMinutes(5).toMillis();
     private static final int MAX_FIELDS = 16;
     private static final int MAX_REASON = 128;
-    private static final int MAX_KEY = 64;
+    /** Longest source key ("2001:db8:1:2:3:4:5:6/128" is 43). */
+    static final int MAX_KEY = 64;
+    /** Longest ban-info value ("since|until|count|node|reason" is at most about 230). */
+    static final int MAX_INFO = 512;
 
     BanRecord record() {
         return new BanRecord(key, Instant.ofEpochMilli(since), until, count, reason);
@@ -45,7 +48,7 @@ record ClusterEvent(boolean ban, SourceKey key, long since, Instant until, int c
 
     /** A ban-set member and its {@code ban-info} value ("since|until|count|node|reason"), or null. */
     static ClusterEvent parseBanInfo(String key, String info, long now) {
-        if (key == null || info == null || info.length() > 512) {
+        if (key == null || info == null || info.length() > MAX_INFO) {
             return null;
         }
         String[] f = info.split("\\|", 5);

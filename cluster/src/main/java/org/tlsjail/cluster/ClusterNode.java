@@ -1,13 +1,11 @@
 package org.tlsjail.cluster;
 
 import io.lettuce.core.ClientOptions;
-import io.lettuce.core.Limit;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScoredValue;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.SslOptions;
@@ -75,6 +73,10 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
     private static final String FAILURE_SHA = sha1(Scripts.FAILURE);
     private static final String BAN_SHA = sha1(Scripts.BAN);
     private static final String UNBAN_SHA = sha1(Scripts.UNBAN);
+    private static final String NEWEST_ID_SHA = sha1(Scripts.NEWEST_ID);
+    private static final String COUNT_AFTER_SHA = sha1(Scripts.COUNT_AFTER);
+    private static final String BANS_BOUNDED_SHA = sha1(Scripts.BANS_BOUNDED);
+    private static final String NODES_BOUNDED_SHA = sha1(Scripts.NODES_BOUNDED);
     private static final Duration MIN_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     static final long TOMBSTONE_RETENTION_MILLIS = Duration.ofDays(7).toMillis();
 
@@ -402,15 +404,17 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
             r.zadd(keys.nodes, (double) now, settings.nodeName());
             r.zremrangebyscore(keys.nodes, Range.create(Double.NEGATIVE_INFINITY, (double) (now - 86_400_000L)));
             List<String> seen = new ArrayList<>();
-            for (String n : r.zrangebyscore(keys.nodes, Range.create((double) (now - NODE_SEEN_MILLIS), Double.POSITIVE_INFINITY),
-                    Limit.create(0, 100))) {
+            List<Object> names = r.evalsha(NODES_BOUNDED_SHA, ScriptOutputType.MULTI, new String[] {keys.nodes},
+                    Long.toString(now - NODE_SEEN_MILLIS), "100", "64");
+            for (Object o : names) {
+                String n = text(o);
                 if (n != null && ClusterSettings.NODE_NAME.matcher(n).matches()) {
                     seen.add(n);
                 }
             }
             nodesSeen = List.copyOf(seen);
-            String from = lastId;
-            behind = r.xrange(keys.events, Range.create("(" + from, "+"), Limit.create(0, 1000)).size();
+            Long after = r.evalsha(COUNT_AFTER_SHA, ScriptOutputType.INTEGER, new String[] {keys.events}, lastId, "1000");
+            behind = after == null ? 0 : after;
         } catch (RuntimeException e) {
             noteError(e);
         }
@@ -449,6 +453,7 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                 connected = false;
                 noteError(e);
                 logOutage(e);
+                dropReader();
                 try {
                     Thread.sleep(backoff);
                 } catch (InterruptedException ie) {
@@ -456,6 +461,19 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
                 }
                 backoff = Math.min(backoff * 2, 2000);
             }
+        }
+    }
+
+    /**
+     * A failed read may leave its reply still arriving on the reader's connection (a planted
+     * 500 MB entry takes longer than the read's deadline): every later XREAD would queue behind
+     * it and time out too. A new connection starts clean.
+     */
+    private void dropReader() {
+        StatefulRedisConnection<String, String> r = reader;
+        reader = null;
+        if (r != null) {
+            r.closeAsync();
         }
     }
 
@@ -485,7 +503,9 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
     private void apply(Map<String, String> body) {
         long now = clock.millis();
         ClusterEvent ev = ClusterEvent.parseStream(body, now);
-        if (ev == null) {
+        // a key of another prefix (0.0.0.0/0, a partner's /16) is no node's decision: the engine
+        // would never match it at accept, but its bridges would drop everyone inside it
+        if (ev == null || !engine.config().isBanUnit(ev.key())) {
             invalid.increment();
             return;
         }
@@ -553,8 +573,11 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
         r.scriptLoad(Scripts.FAILURE);
         r.scriptLoad(Scripts.BAN);
         r.scriptLoad(Scripts.UNBAN);
-        List<StreamMessage<String, String>> last = r.xrevrange(keys.events, Range.create("-", "+"), Limit.create(0, 1));
-        String from = last.isEmpty() ? "0-0" : last.get(0).getId();
+        for (String script : List.of(Scripts.NEWEST_ID, Scripts.COUNT_AFTER, Scripts.BANS_BOUNDED, Scripts.NODES_BOUNDED)) {
+            r.scriptLoad(script);
+        }
+        // the newest id, not the newest entry: that may be a 512 MB value planted to stall every merge
+        String from = r.evalsha(NEWEST_ID_SHA, ScriptOutputType.VALUE, new String[] {keys.events});
         List<Op> pending;
         synchronized (outbox) {
             pending = new ArrayList<>(outbox.values());
@@ -579,20 +602,16 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
             pending.forEach(op -> outbox.remove(op instanceof Ban b ? b.record().key() : ((Unban) op).key(), op));
         }
         long now = clock.millis();
-        List<ScoredValue<String>> bans = r.zrevrangebyscoreWithScores(keys.bans,
-                Range.create((double) now, Double.POSITIVE_INFINITY), Limit.create(0, engine.config().maxBans()));
+        List<Object> bans = r.evalsha(BANS_BOUNDED_SHA, ScriptOutputType.MULTI, new String[] {keys.bans, keys.meta},
+                Long.toString(now), Integer.toString(engine.config().maxBans()), Integer.toString(ClusterEvent.MAX_KEY),
+                Integer.toString(ClusterEvent.MAX_INFO));
         int applied = 0;
-        for (int i = 0; i < bans.size(); i += 500) {
-            List<ScoredValue<String>> chunk = bans.subList(i, Math.min(bans.size(), i + 500));
-            String[] members = chunk.stream().map(ScoredValue::getValue).toArray(String[]::new);
-            List<io.lettuce.core.KeyValue<String, String>> infos = r.hmget(keys.meta, members);
-            for (io.lettuce.core.KeyValue<String, String> kv : infos) {
-                ClusterEvent ev = ClusterEvent.parseBanInfo(kv.getKey(), kv.getValueOrElse(null), now);
-                if (ev == null) {
-                    invalid.increment();
-                } else if (applyRemoteBan(ev)) {
-                    applied++;
-                }
+        for (int i = 0; i + 1 < bans.size(); i += 2) {
+            ClusterEvent ev = ClusterEvent.parseBanInfo(text(bans.get(i)), text(bans.get(i + 1)), now);
+            if (ev == null || !engine.config().isBanUnit(ev.key())) {
+                invalid.increment();
+            } else if (applyRemoteBan(ev)) {
+                applied++;
             }
         }
         lastId = from;
@@ -623,6 +642,11 @@ public final class ClusterNode implements BanListener, FailureListener, AutoClos
     private void noteError(Throwable e) {
         redisErrors.increment();
         lastError = message(e);
+    }
+
+    /** A string from a script's reply (bulk strings arrive as String with this codec), or null. */
+    private static String text(Object o) {
+        return o instanceof String t && !t.isEmpty() ? t : null;
     }
 
     static String message(Throwable e) {

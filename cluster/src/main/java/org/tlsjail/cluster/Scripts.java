@@ -97,4 +97,57 @@ final class Scripts {
             redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 't', 'unban', 'k', k, 's', ARGV[2], 'n', ARGV[3])
             return 1
             """;
+
+    // ---------------------------------------------------------------- bounded reads
+    // Whoever can write under the prefix can make any value up to Redis' 512 MB: a plain read
+    // (XREVRANGE, ZREVRANGEBYSCORE, HMGET) would bring it into the node, time out, and be retried
+    // at every reconnect, splitting the node from the cluster for good. These reads filter
+    // inside Redis and return ids, counts and values no longer than a node ever writes.
+
+    /**
+     * KEYS: events. Returns the id of the newest stream entry, or "0-0": only the id leaves Redis,
+     * never the entry's body (which may be a planted 500 MB value).
+     */
+    static final String NEWEST_ID = """
+            local r = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+            if #r == 0 then return '0-0' end
+            return r[1][1]
+            """;
+
+    /** KEYS: events. ARGV: id (exclusive), limit. Returns how many entries follow the id, at most limit. */
+    static final String COUNT_AFTER = """
+            return #redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))
+            """;
+
+    /**
+     * KEYS: bans, ban-info. ARGV: now, limit, longest member, longest info. Returns member, info,
+     * member, info, ... for the bans ending after now, latest first; a member or info longer than
+     * allowed comes back as "" (skipped and counted by the caller).
+     */
+    static final String BANS_BOUNDED = """
+            local ms = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+            local out = {}
+            for _, m in ipairs(ms) do
+              if #m > tonumber(ARGV[3]) then
+                out[#out + 1] = ''
+                out[#out + 1] = ''
+              else
+                local info = redis.call('HGET', KEYS[2], m)
+                if not info or #info > tonumber(ARGV[4]) then info = '' end
+                out[#out + 1] = m
+                out[#out + 1] = info
+              end
+            end
+            return out
+            """;
+
+    /** KEYS: nodes. ARGV: lowest score, limit, longest name. Returns the names seen since, the long ones left out. */
+    static final String NODES_BOUNDED = """
+            local ns = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'LIMIT', 0, tonumber(ARGV[2]))
+            local out = {}
+            for _, n in ipairs(ns) do
+              if #n <= tonumber(ARGV[3]) then out[#out + 1] = n end
+            end
+            return out
+            """;
 }

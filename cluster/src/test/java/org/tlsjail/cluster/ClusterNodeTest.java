@@ -240,6 +240,95 @@ class ClusterNodeTest {
         assertThat(a.cluster().status().connected()).isTrue();
     }
 
+    /**
+     * Someone with write access to the prefix plants bans for keys no node makes: the whole
+     * Internet, a partner's network, a foreign IPv6 prefix, all in the canonical form a node
+     * writes. The engine never matches them at accept (its lookups use its own prefixes), but its
+     * listeners would pass them on: the nftables bridge would drop every source on the port.
+     */
+    @Test
+    void bansForPrefixesNoNodeBansByAreSkippedAndReachNoListener() throws Exception {
+        RedisProcess r = redis();
+        long now = System.currentTimeMillis();
+        String until = Long.toString(now + 3_600_000);
+        List<String> foreign = List.of("0.0.0.0/0", "::/0", "10.9.0.0/16", "2001:db8::/32", "2001:db8:1:2:3::/80");
+        for (String k : foreign) {
+            r.command(null, "ZADD", "{t}:bans", until, k);
+            r.command(null, "HSET", "{t}:ban-info", k, now + "|" + until + "|1|evil|x");
+        }
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        BanEngine e = new BanEngine(JAIL, InstantSource.system());
+        e.addListener(new org.tlsjail.banengine.BanListener() {
+            @Override
+            public void onBan(org.tlsjail.banengine.BanRecord ban) {
+                seen.add(ban.key().toString());
+            }
+
+            @Override
+            public void onUnban(org.tlsjail.banengine.BanRecord ban, UnbanCause cause) {
+            }
+        });
+        ClusterNode c = ClusterNode.start(new ClusterSettings(r.uri(), null, null, null, "t", Duration.ofMillis(500),
+                "a", 1000), e, InstantSource.system(), x -> { });
+        open.add(c);
+        assertThat(seen).as("bans handed to the listeners (journal, bridges)").isEmpty();
+        assertThat(c.status().invalid()).isEqualTo(foreign.size());
+        // the same through the stream, followed by one valid ban to know the others were read
+        for (String k : foreign) {
+            r.command(null, "XADD", "{t}:events", "*", "t", "ban", "k", k, "s", Long.toString(now), "u", until,
+                    "c", "1", "n", "evil", "r", "x");
+        }
+        r.command(null, "XADD", "{t}:events", "*", "t", "ban", "k", "203.0.113.9", "s", Long.toString(now), "u",
+                until, "c", "1", "n", "evil", "r", "x");
+        await("the valid stream ban (after the others) applied", () -> !seen.isEmpty());
+        assertThat(seen).containsExactly("203.0.113.9");
+        assertThat(c.status().invalid()).isEqualTo(2L * foreign.size());
+        assertThat(e.stats().activeBans()).isEqualTo(1);
+        assertThat(e.isBanned(ip("10.9.1.1"))).isFalse();
+    }
+
+    /**
+     * Someone with write access plants 20 MB values where a merge and the heartbeat read: the
+     * newest stream entry, a ban-set member, a ban-info value, a node name. Read plainly, each
+     * came into the node at every merge and heartbeat; a large one timed the merge out again at
+     * every reconnect, so the node stayed apart from the cluster for good. Redis' own byte
+     * counter shows whether they left Redis at all.
+     */
+    @Test
+    void hugeValuesPlantedUnderThePrefixNeverLeaveRedis() throws Exception {
+        RedisProcess r = redis();
+        long now = System.currentTimeMillis();
+        int big = 20_000_000;
+        String until = Long.toString(now + 3_600_000);
+        r.command(null, "EVAL", """
+                local big = string.rep('x', tonumber(ARGV[1]))
+                redis.call('ZADD', KEYS[1], ARGV[2], big)
+                redis.call('ZADD', KEYS[1], ARGV[2], '203.0.113.8')
+                redis.call('HSET', KEYS[2], '203.0.113.8', ARGV[3] .. '|' .. ARGV[2] .. '|1|evil|' .. big)
+                redis.call('ZADD', KEYS[3], ARGV[3], big)
+                redis.call('XADD', KEYS[4], '*', 't', 'ban', 'k', '203.0.113.9', 'r', big)
+                return 1""", "4", "{t}:bans", "{t}:ban-info", "{t}:nodes", "{t}:events", Integer.toString(big), until,
+                Long.toString(now));
+        long before = netOutputBytes(r);
+        Node a = node(r, "a");
+        await("a heartbeat: the node sees itself", () -> a.cluster().status().nodesSeen().contains("a"));
+        r.command(null, "XADD", "{t}:events", "*", "t", "ban", "k", "203.0.113.10", "s", Long.toString(now), "u", until,
+                "c", "1", "n", "b", "r", "x");
+        InetAddress valid = ip("203.0.113.10");
+        await("a valid ban after them applied", () -> a.engine().isBanned(valid));
+        assertThat(netOutputBytes(r) - before).as("bytes Redis sent").isLessThan(big / 4);
+        assertThat(a.cluster().status().connected()).isTrue();
+        assertThat(a.cluster().status().invalid()).isEqualTo(2); // the long member, the long info
+        assertThat(a.engine().isBanned(ip("203.0.113.8"))).isFalse();
+    }
+
+    private static long netOutputBytes(RedisProcess r) throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("total_net_output_bytes:(\\d+)")
+                .matcher(r.command(null, "INFO", "stats"));
+        assertThat(m.find()).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
     @Test
     void bansTakenFromRedisAreBoundedByMaxBans() throws Exception {
         RedisProcess r = redis();

@@ -5,8 +5,10 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SelectionKey;
@@ -38,6 +40,7 @@ final class ControlClient {
             // neither there nor absent: a directory on the way may not be searched by this user
             throw new IOException("permission denied on " + socket + " (run as the daemon's user or root)");
         }
+        checkPlacement(socket, ownUid());
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             ch.connect(UnixDomainSocketAddress.of(socket));
@@ -95,6 +98,70 @@ final class ControlClient {
                 throw writeFailed;
             }
             return ControlProtocol.Reply.decode(reply.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * Refuses a socket that someone other than the daemon's user could have put there: the CLI
+     * is often run by root, and a socket name in a directory others can write (a sticky one like
+     * {@code /tmp} included) can be taken while the daemon is down, by a server of that user's
+     * that answers "unbanned" to an unban or writes terminal escapes. A socket owned by this user
+     * or root is fine; one owned by another user (tlsjail's, for root's CLI) only when no
+     * directory above it can be written by anyone but its owner, and every one belongs to root or
+     * to that user, so nobody else could have created it.
+     */
+    static void checkPlacement(Path socket, int ownUid) throws IOException {
+        Map<String, Object> a = Files.readAttributes(socket, "unix:uid,isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
+        if ((Boolean) a.get("isSymbolicLink")) {
+            throw new IOException("not talking to " + socket + ": it is a symbolic link, which tlsjail's control socket"
+                    + " never is");
+        }
+        int owner = (Integer) a.get("uid");
+        if (owner == ownUid || owner == 0) {
+            return;
+        }
+        for (Path d = socket.toAbsolutePath().getParent().toRealPath(); d != null; d = d.getParent()) {
+            Map<String, Object> m = Files.readAttributes(d, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
+            int uid = (Integer) m.get("uid");
+            if ((uid != 0 && uid != owner) || ((Integer) m.get("mode") & 0022) != 0) {
+                throw new IOException("not talking to " + socket + ": it belongs to uid " + owner + " and " + d
+                        + " can be written by other users, so anyone could have put it there (give control.socket"
+                        + " a directory only tlsjail's user can write, such as its state-dir)");
+            }
+        }
+    }
+
+    /**
+     * A reply as it may reach a terminal: line breaks and tabs kept, other control characters
+     * (ESC starts the sequences that retitle a terminal or write its clipboard) and the bidi
+     * overrides that reorder what is shown become {@code ?}. The daemon's replies hold none;
+     * this is for a reply that did not come from it.
+     */
+    static String forTerminal(String reply) {
+        StringBuilder sb = null;
+        for (int i = 0; i < reply.length(); i++) {
+            char c = reply.charAt(i);
+            boolean bad = (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c <= 0x9f)
+                    || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+            if (bad && sb == null) {
+                sb = new StringBuilder(reply.length()).append(reply, 0, i);
+            }
+            if (sb != null) {
+                sb.append(bad ? '?' : c);
+            }
+        }
+        return sb == null ? reply : sb.toString();
+    }
+
+    /**
+     * This process's user id, without jnr (see {@link #send}): the owner of its /proc entry. Where
+     * /proc is not mounted, -1: then only root's sockets, or sockets placed as above, are trusted.
+     */
+    private static int ownUid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 

@@ -172,12 +172,13 @@ public final class Main implements Runnable {
             try {
                 for (List<String> words : requests) {
                     ControlProtocol.Reply reply = new ControlClient(socket).send(words, timeoutMillis());
+                    String body = ControlClient.forTerminal(reply.body());
                     if (!reply.ok()) {
                         out.flush();
-                        err.println("tlsjail: " + reply.body());
+                        err.println("tlsjail: " + body);
                         return FAILED;
                     }
-                    print(out, reply.body());
+                    print(out, body);
                 }
                 out.flush();
                 return OK;

@@ -25,6 +25,7 @@ import org.tlsjail.banengine.BanTimeIncrement;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.banengine.SourceKey;
+import org.tlsjail.bridge.BridgeConfig;
 import org.tlsjail.listener.ProxyProtocolSettings;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -137,48 +138,13 @@ public final class ConfigLoader {
             m.value("listen");
         }
         m.finish();
-        Object bridge = bridge(source, root.value("bridge"), listen.port());
+        BridgeConfig bridge = BridgeConfigReader.read(root.section("bridge"), baseDir, listen.port());
         ClusterSection cluster = root.has("cluster") ? ClusterConfig.read(root.section("cluster"), baseDir) : null;
         if (cluster == null) {
             root.value("cluster");
         }
         root.finish();
         return new TlsjailConfig(file, listen, tls, jail, log, stateDir, socket, forward, metrics, bridge, cluster);
-    }
-
-    /**
-     * {@code bridge:} is the netfilter-bridge module's schema: converted to plain values and
-     * validated by building (not starting) the bridges it enables, so {@code config check} and a
-     * reload catch its mistakes too, with the position of the offending key.
-     */
-    private static Object bridge(String source, Node node, int listenPort) throws ConfigException {
-        if (node == null) {
-            return null;
-        }
-        PlainYaml plain = new PlainYaml(source);
-        Object value = plain.convert(node, "bridge");
-        java.time.InstantSource clock = java.time.InstantSource.system();
-        try {
-            for (org.tlsjail.bridge.HostBanBridge b : org.tlsjail.bridge.HostBanBridges.fromYaml(value,
-                    new org.tlsjail.banengine.BanEngine(JailConfig.defaults(), clock), clock, listenPort)) {
-                b.close();
-            }
-        } catch (IllegalArgumentException e) {
-            String msg = String.valueOf(e.getMessage());
-            String key = msg.split("[ :]", 2)[0];
-            String rest = msg.substring(key.length()).replaceFirst("^[: ]+", "");
-            String k = key;
-            while (!plain.marks().containsKey(k) && k.contains(".")) {
-                k = k.substring(0, k.lastIndexOf('.'));
-            }
-            Mark mark = plain.marks().getOrDefault(k, node.getStartMark());
-            if (!key.startsWith("bridge")) {
-                key = "bridge";
-                rest = msg;
-            }
-            throw YamlSection.at(source, mark, key, rest);
-        }
-        return value;
     }
 
     private static Node compose(String source, String text) throws ConfigException {
@@ -463,20 +429,7 @@ public final class ConfigLoader {
 
     /** The engine names the option in its message ("jail.findtime must ..."); point at that key's value. */
     private static ConfigException engineError(YamlSection jail, YamlSection inc, IllegalArgumentException e) {
-        String msg = String.valueOf(e.getMessage());
-        String key = msg.split("[ :]", 2)[0];
-        String rest = msg.substring(key.length()).replaceFirst("^[: ]+", "");
-        Mark mark;
-        if (key.startsWith("jail.bantime-increment.")) {
-            mark = inc.markOf(key.substring("jail.bantime-increment.".length()));
-        } else if (key.startsWith("jail.")) {
-            mark = jail.markOf(key.substring("jail.".length()));
-        } else {
-            mark = jail.markOf("");
-            key = "jail";
-            rest = msg;
-        }
-        return YamlSection.at(jail.source(), mark, key, rest);
+        return String.valueOf(e.getMessage()).startsWith(inc.key("")) ? inc.rejected(e) : jail.rejected(e);
     }
 
     private static Fail2BanLogSection fail2banLog(YamlSection s, Path baseDir, Path stateDir) throws ConfigException {
@@ -557,7 +510,7 @@ public final class ConfigLoader {
         throw s.error(node, name, "'" + YamlSection.safe(text) + "' must be one of: " + allowed);
     }
 
-    private static Duration duration(YamlSection s, String name, Duration dflt) throws ConfigException {
+    static Duration duration(YamlSection s, String name, Duration dflt) throws ConfigException {
         Node node = s.value(name);
         if (node == null) {
             return dflt;

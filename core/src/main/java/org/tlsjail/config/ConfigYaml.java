@@ -10,6 +10,11 @@ import org.tlsjail.banengine.Addresses;
 import org.tlsjail.banengine.BanTimeIncrement;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.bridge.BridgeConfig;
+import org.tlsjail.bridge.QueueSettings;
+import org.tlsjail.bridge.fail2ban.Fail2BanBridgeConfig;
+import org.tlsjail.bridge.haproxy.HaproxyBridgeConfig;
+import org.tlsjail.bridge.nftables.NftablesBridgeConfig;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
 
@@ -122,13 +127,66 @@ public final class ConfigYaml {
         if (c.metrics() != null) {
             root.put("metrics", new LinkedHashMap<>(Map.of("listen", c.metrics().listen())));
         }
-        if (c.bridge() != null) {
-            root.put("bridge", c.bridge()); // as written: the bridge module fills in its own defaults
+        if (!c.bridge().isEmpty()) {
+            root.put("bridge", bridge(c.bridge()));
         }
         DumperOptions o = new DumperOptions();
         o.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
         o.setIndent(2);
         return "# effective configuration of " + c.sourceName() + "\n" + new Yaml(o).dump(root);
+    }
+
+    /** The enabled bridges with every default filled in; one that is not enabled is not shown. */
+    private static Map<String, Object> bridge(BridgeConfig b) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (b.fail2ban() != null) {
+            Fail2BanBridgeConfig f = b.fail2ban();
+            Map<String, Object> m = enabled();
+            m.put("socket", str(f.socket()));
+            m.put("jail", f.jail());
+            m.put("mode", f.mode().yamlName());
+            out.put("fail2ban", queue(m, f.queue(), true));
+        }
+        if (b.nftables() != null) {
+            NftablesBridgeConfig n = b.nftables();
+            Map<String, Object> m = enabled();
+            m.put("nft", str(n.nft()));
+            m.put("table", n.table());
+            m.put("port", n.port());
+            m.put("action", n.action().name().toLowerCase(java.util.Locale.ROOT));
+            m.put("keep-on-stop", n.keepOnStop());
+            out.put("nftables", queue(m, n.queue(), false));
+        }
+        if (b.haproxy() != null) {
+            HaproxyBridgeConfig h = b.haproxy();
+            Map<String, Object> m = enabled();
+            if (h.socket() != null) {
+                m.put("socket", str(h.socket()));
+            } else {
+                String ip = Addresses.format(h.address().getAddress());
+                m.put("address", (ip.contains(":") ? "[" + ip + "]" : ip) + ":" + h.address().getPort());
+            }
+            m.put("acl", h.acl());
+            out.put("haproxy", queue(m, h.queue(), true));
+        }
+        return out;
+    }
+
+    private static Map<String, Object> enabled() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("enabled", true);
+        return m;
+    }
+
+    private static Map<String, Object> queue(Map<String, Object> m, QueueSettings q, boolean retries) {
+        m.put("timeout", FailDuration.format(q.timeout()));
+        if (retries) {
+            m.put("retry-min", FailDuration.format(q.retryMin()));
+            m.put("retry-max", FailDuration.format(q.retryMax()));
+        }
+        m.put("max-pending", q.maxPending());
+        m.put("reconcile-interval", FailDuration.format(q.reconcileInterval()));
+        return m;
     }
 
     private static String str(Path p) {

@@ -233,6 +233,23 @@ final class YamlSection {
         return error(source, node, key(name), problem);
     }
 
+    /**
+     * A value refused by the type it was read into (a record's constructor, a parse method), whose
+     * message starts with the option it names ({@code "bridge.nftables.port must be ..."}): points at
+     * that option's value when this section holds it, else at the section itself.
+     */
+    ConfigException rejected(IllegalArgumentException e) {
+        String msg = String.valueOf(e.getMessage());
+        String key = msg.split("[ :]", 2)[0];
+        String rest = msg.substring(key.length()).replaceFirst("^[: ]+", "");
+        String own = join(prefix, "");
+        if (key.startsWith(own) && key.length() > own.length()) {
+            return at(source, markOf(key.substring(own.length())), key, rest);
+        }
+        String section = prefix.isEmpty() ? null : prefix;
+        return at(source, markOf(""), section, key.equals(prefix) ? rest : msg);
+    }
+
     Mark markOf(String name) {
         NodeTuple t = entries.get(name);
         if (t != null) {

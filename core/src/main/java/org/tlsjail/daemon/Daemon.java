@@ -19,7 +19,9 @@ import org.tlsjail.banengine.EngineStats;
 import org.tlsjail.banengine.FailDuration;
 import org.tlsjail.banengine.SourceKey;
 import org.tlsjail.banengine.JailConfig;
+import org.tlsjail.bridge.BridgeConfig;
 import org.tlsjail.bridge.BridgeStartException;
+import org.tlsjail.bridge.nftables.NftablesBridgeConfig;
 import org.tlsjail.bridge.HostBanBridge;
 import org.tlsjail.bridge.HostBanBridges;
 import org.tlsjail.config.ConfigException;
@@ -227,15 +229,8 @@ public final class Daemon {
      * and catches up with the active bans). All or none: on failure the started ones are closed.
      */
     private List<HostBanBridge> startBridges(TlsjailConfig c) throws StartupException {
-        if (c.bridge() == null) {
-            return List.of();
-        }
-        List<HostBanBridge> created;
-        try {
-            created = HostBanBridges.fromYaml(c.bridge(), engine, clock, c.listen().port());
-        } catch (IllegalArgumentException e) {
-            throw new StartupException(e.getMessage(), e);
-        }
+        // already checked when the configuration was read: creating opens nothing yet
+        List<HostBanBridge> created = HostBanBridges.create(c.bridge(), engine, clock);
         List<HostBanBridge> started = new ArrayList<>();
         try {
             for (HostBanBridge b : created) {
@@ -355,6 +350,7 @@ public final class Daemon {
             } catch (StartupException e) {
                 return new ReloadResult(false, e.getMessage());
             }
+            next = guardRunningPort(next, current);
             List<HostBanBridge> oldBridges = bridges;
             List<HostBanBridge> newBridges = null;
             if (!java.util.Objects.equals(next.bridge(), current.bridge())) {
@@ -381,6 +377,21 @@ public final class Daemon {
             LOG.info(msg);
             return new ReloadResult(true, msg);
         }
+    }
+
+    /**
+     * A reload cannot move the listener (listen.* needs a restart), so an nftables bridge whose
+     * port follows listen.port keeps guarding the port the listener is still bound to: a reload that
+     * only changed listen.port must not move the bans to a port nothing listens on yet.
+     */
+    private static TlsjailConfig guardRunningPort(TlsjailConfig next, TlsjailConfig current) {
+        NftablesBridgeConfig nft = next.bridge().nftables();
+        int runningPort = current.listen().port();
+        if (nft == null || runningPort < 1 || next.listen().port() == runningPort || nft.port() != next.listen().port()) {
+            return next;
+        }
+        BridgeConfig b = next.bridge();
+        return next.withBridge(new BridgeConfig(b.fail2ban(), nft.withPort(runningPort), b.haproxy()));
     }
 
     /** Reopens the Fail2Ban log (creating it at once if rotation renamed it away); null message = failed. */

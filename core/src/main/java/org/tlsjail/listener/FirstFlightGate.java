@@ -9,7 +9,6 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +23,10 @@ import org.slf4j.LoggerFactory;
  * sent (at most one record, 16 kB), and the partner's ClientHello goes straight to a thread.
  *
  * <p>One selector thread does all of it; the accept thread hands connections over through a
- * queue and a wakeup, so it never blocks.
+ * queue and a wakeup, so it never blocks. Deadlines are judged on the listener's ticker (monotonic
+ * nanoseconds) and looked at when the listener's scheduler calls {@link #deadlinesDue()} (every
+ * {@value #DEADLINE_TICK_MILLIS} ms): so a test that advances its own ticker and fires that tick
+ * sees the gate time connections out without waiting on the wall clock.
  *
  * <p>Behind a balancer ({@link ProxyProtocolSettings}) a connection first passes the PROXY header
  * stage here: its header is read (exactly its bytes, see {@link ProxyHeaderDecoder}) within the
@@ -34,6 +36,8 @@ import org.slf4j.LoggerFactory;
 final class FirstFlightGate implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FirstFlightGate.class);
     private static final int HEADER = FailureClassifier.PEEK;
+    /** How often the listener's scheduler asks the gate to look at its deadlines (their precision). */
+    static final long DEADLINE_TICK_MILLIS = 100;
 
     /**
      * How a connection left the gate. WAITED_OUT: its ClientHello was in, but the server never had
@@ -86,6 +90,7 @@ final class FirstFlightGate implements AutoCloseable {
     private final Selector selector;
     private final Queue<Arrival> arrivals = new ConcurrentLinkedQueue<>();
     private final long timeoutNanos;
+    private final java.util.function.LongSupplier ticker;
     private final Next next;
     private final Thread thread;
     private final ProxyProtocolSettings proxy;
@@ -96,16 +101,23 @@ final class FirstFlightGate implements AutoCloseable {
     private final java.util.ArrayDeque<SelectionKey> waiting = new java.util.ArrayDeque<>();
     private volatile int waitingCount;
     private volatile boolean slotFreed;
+    /** Set by {@link #deadlinesDue()}: the next wakeup looks at every parked connection's deadline. */
+    private volatile boolean deadlineScanDue;
+    /** Whether any connection is parked (written by the gate's thread): the tick wakes nobody otherwise. */
+    private volatile boolean anyParked;
 
-    FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads) throws IOException {
-        this(timeoutNanos, next, threads, ProxyProtocolSettings.OFF, null);
+    FirstFlightGate(long timeoutNanos, java.util.function.LongSupplier ticker, Next next,
+                    java.util.concurrent.ThreadFactory threads) throws IOException {
+        this(timeoutNanos, ticker, next, threads, ProxyProtocolSettings.OFF, null);
     }
 
     /** With a PROXY header stage for connections admitted by {@link #admitBehindProxy}. */
-    FirstFlightGate(long timeoutNanos, Next next, java.util.concurrent.ThreadFactory threads,
-                    ProxyProtocolSettings proxy, ProxyStage proxyStage) throws IOException {
+    FirstFlightGate(long timeoutNanos, java.util.function.LongSupplier ticker, Next next,
+                    java.util.concurrent.ThreadFactory threads, ProxyProtocolSettings proxy, ProxyStage proxyStage)
+            throws IOException {
         this.selector = Selector.open();
         this.timeoutNanos = timeoutNanos;
+        this.ticker = ticker;
         this.next = next;
         this.proxy = proxy;
         this.proxyStage = proxyStage;
@@ -133,11 +145,22 @@ final class FirstFlightGate implements AutoCloseable {
         }
     }
 
+    /**
+     * From the listener's scheduler, every {@value #DEADLINE_TICK_MILLIS} ms: look at the parked
+     * connections' deadlines (on the ticker's time) now. A wakeup only when one is parked.
+     */
+    void deadlinesDue() {
+        if (anyParked) {
+            deadlineScanDue = true;
+            selector.wakeup();
+        }
+    }
+
     private void run() {
-        long nextDeadlineScan = 0;
         while (running) {
             try {
-                selector.select(250);
+                // no timeout: arrivals, freed slots, the deadline tick and close() all wake it
+                selector.select();
                 registerArrivals();
                 for (SelectionKey key : selector.selectedKeys()) {
                     if (key.isValid() && key.isReadable()) {
@@ -149,9 +172,9 @@ final class FirstFlightGate implements AutoCloseable {
                     slotFreed = false;
                     retryWaiting();
                 }
-                long now = System.nanoTime();
-                if (now - nextDeadlineScan >= 0) {
-                    nextDeadlineScan = now + TimeUnit.MILLISECONDS.toNanos(100);
+                if (deadlineScanDue) {
+                    deadlineScanDue = false;
+                    long now = ticker.getAsLong();
                     for (SelectionKey key : selector.keys()) {
                         Pending p = (Pending) key.attachment();
                         if (key.isValid() && now - p.deadlineNanos >= 0) {
@@ -170,6 +193,7 @@ final class FirstFlightGate implements AutoCloseable {
                     }
                 }
                 handOver();
+                anyParked = !selector.keys().isEmpty();
             } catch (ClosedSelectorException e) {
                 return;
             } catch (IOException | RuntimeException e) {
@@ -245,7 +269,7 @@ final class FirstFlightGate implements AutoCloseable {
     /** The whole first record is in: on to a handshake if the source may start one, else wait. */
     private void complete(SelectionKey key) {
         Pending p = (Pending) key.attachment();
-        p.visit.clientWaitNanos = System.nanoTime() - p.visit.acceptedAtNanos;
+        p.visit.clientWaitNanos = ticker.getAsLong() - p.visit.acceptedAtNanos;
         if (next.mayStart(p.visit)) {
             leave(key, Exit.COMPLETE);
             return;

@@ -21,6 +21,7 @@ import java.nio.channels.SocketChannel;
  * methods BC 1.84's ProvSSLSocketWrap calls are delegated.
  */
 final class ObservedSocket extends Socket {
+    private static final long NOT_READING = Long.MIN_VALUE;
     private final Socket raw;
     private final WireObservation wire;
     private final InputStream in;
@@ -41,16 +42,21 @@ final class ObservedSocket extends Socket {
      * the client's.
      */
     private volatile long clientWaitNanos;
-    private volatile long readingSince;
+    /** The ticker at the start of the read in progress, or {@link #NOT_READING} (any other value is a ticker's). */
+    private volatile long readingSince = NOT_READING;
     private final long budgetNanos;
+    /** The listener's monotonic ticker: the client's time is measured on it (the socket timeout stays real). */
+    private final java.util.function.LongSupplier ticker;
 
     ObservedSocket(Socket raw, WireObservation wire) throws IOException {
-        this(raw, wire, 0, Long.MAX_VALUE);
+        this(raw, wire, 0, Long.MAX_VALUE, System::nanoTime);
     }
 
-    ObservedSocket(Socket raw, WireObservation wire, long clientWaitNanos, long budgetNanos) throws IOException {
+    ObservedSocket(Socket raw, WireObservation wire, long clientWaitNanos, long budgetNanos,
+                   java.util.function.LongSupplier ticker) throws IOException {
         super((SocketImpl) null);
         this.raw = raw;
+        this.ticker = ticker;
         this.wire = wire;
         this.clientWaitNanos = clientWaitNanos;
         this.budgetNanos = budgetNanos;
@@ -88,7 +94,7 @@ final class ObservedSocket extends Socket {
                 raw.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000)));
             }
             int n;
-            long t0 = System.nanoTime();
+            long t0 = ticker.getAsLong();
             readingSince = t0;
             try {
                 n = super.read(b, off, len);
@@ -98,9 +104,9 @@ final class ObservedSocket extends Socket {
                 wire.readError = true;
                 throw e;
             } finally {
-                readingSince = 0;
+                readingSince = NOT_READING;
                 if (budgeted) {
-                    clientWaitNanos += System.nanoTime() - t0;
+                    clientWaitNanos += ticker.getAsLong() - t0;
                 }
             }
             if (n < 0) {
@@ -142,7 +148,7 @@ final class ObservedSocket extends Socket {
     /** Time the server waited on the client so far, a read in progress included. */
     long clientWaitNanos() {
         long since = readingSince;
-        return clientWaitNanos + (since == 0 ? 0 : Math.max(0, System.nanoTime() - since));
+        return clientWaitNanos + (since == NOT_READING ? 0 : Math.max(0, ticker.getAsLong() - since));
     }
 
     /** True if the client has used up its handshake time (the timeout is its own doing). */

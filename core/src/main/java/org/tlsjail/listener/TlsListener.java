@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
@@ -29,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
@@ -45,8 +47,10 @@ import org.tlsjail.tls.ServerTls;
 
 /**
  * The TLS listener. The accept thread asks the ban engine about each source before any TLS object
- * exists and resets banned sources at once; handshakes run on a bounded pool with a wall-clock
- * timeout; each failure is classified (OpenSSL code and reason), fed to the engine with its
+ * exists and resets banned sources at once; handshakes run on a bounded pool; a handshake times
+ * out when the client has kept the server waiting for its bytes for the handshake timeout (its
+ * fault, counted), or when it has taken twice that in all (the server was the slow side, not
+ * counted); each failure is classified (OpenSSL code and reason), fed to the engine with its
  * weight, and passed to the observers (the Fail2Ban log is one); each success goes to the
  * {@link ConnectionHandler}.
  *
@@ -77,6 +81,14 @@ public final class TlsListener implements AutoCloseable {
     /** The observers as an array: the refusal path iterates it without an iterator object. */
     private final HandshakeObserver[] refusalObservers;
     private final InstantSource clock;
+    /**
+     * Monotonic nanoseconds for every duration the listener judges (the client's handshake time,
+     * the gate's deadlines, the partner and uncounted-flight windows): System.nanoTime unless a
+     * test injects one it advances.
+     */
+    private final LongSupplier ticker;
+    /** Injected by a test (it then fires the timers itself), else created at start and owned. */
+    private final ScheduledExecutorService injectedScheduler;
     private final ExecutorService applicationExecutor;
     private final boolean ownsApplicationExecutor;
     private final SourceAdmission admission;
@@ -88,7 +100,9 @@ public final class TlsListener implements AutoCloseable {
     private FirstFlightGate gate;
     private Thread acceptThread;
     private ThreadPoolExecutor handshakes;
-    private ScheduledThreadPoolExecutor watchdog;
+    /** Handshake-timeout watchdog, refusal summary and the gate's deadline tick. */
+    private ScheduledExecutorService watchdog;
+    private final List<ScheduledFuture<?>> periodic = new ArrayList<>();
 
     /** Ban units with a successful handshake within partner-window: known partners. */
     private final Cache<SourceKey, Boolean> proven;
@@ -122,6 +136,8 @@ public final class TlsListener implements AutoCloseable {
         this.observers = List.copyOf(b.observers);
         this.refusalObservers = observers.toArray(new HandshakeObserver[0]);
         this.clock = b.clock;
+        this.ticker = b.ticker;
+        this.injectedScheduler = b.scheduler;
         this.ownsApplicationExecutor = b.applicationExecutor == null;
         this.applicationExecutor = ownsApplicationExecutor
                 ? Executors.newCachedThreadPool(threads("tlsjail-app-"))
@@ -129,9 +145,10 @@ public final class TlsListener implements AutoCloseable {
         this.admission = new SourceAdmission(config.maxHandshakesPerSource(), config.maxHandshakesTotal(),
                 config.partnerReserve(), config.maxUnprovenHandshakes());
         // bounded: under an address spray only sources that completed a handshake are remembered
-        this.proven = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
+        com.github.benmanes.caffeine.cache.Ticker windows = ticker::getAsLong;
+        this.proven = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run).ticker(windows)
                 .expireAfterWrite(config.partnerWindow()).build();
-        this.uncountedFlights = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run)
+        this.uncountedFlights = Caffeine.newBuilder().maximumSize(PROVEN_MAX).executor(Runnable::run).ticker(windows)
                 .expireAfterWrite(engine.config().findTime()).build();
         this.proxy = config.proxyProtocol();
         this.proxyStage = new ProxyStageHandler();
@@ -163,11 +180,14 @@ public final class TlsListener implements AutoCloseable {
                 Math.max(config.handshakeThreads(), config.maxHandshakesTotal()) + HANDSHAKE_THREAD_SLACK,
                 config.idleThreadTimeout().toMillis(), TimeUnit.MILLISECONDS, new SynchronousQueue<>(), threads("tlsjail-handshake-", HANDSHAKE_STACK_BYTES));
         handshakes.allowCoreThreadTimeOut(true);
-        watchdog = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
-        watchdog.setRemoveOnCancelPolicy(true);
-        long logEvery = Math.max(1, config.refusalLogInterval().toMillis());
-        watchdog.scheduleWithFixedDelay(this::refusalSummary, logEvery, logEvery, TimeUnit.MILLISECONDS);
-        gate = new FirstFlightGate(config.handshakeTimeout().toNanos(), new FirstFlightGate.Next() {
+        if (injectedScheduler != null) {
+            watchdog = injectedScheduler;
+        } else {
+            ScheduledThreadPoolExecutor own = new ScheduledThreadPoolExecutor(1, threads("tlsjail-handshake-timeout-"));
+            own.setRemoveOnCancelPolicy(true);
+            watchdog = own;
+        }
+        gate = new FirstFlightGate(config.handshakeTimeout().toNanos(), ticker, new FirstFlightGate.Next() {
             @Override
             public boolean mayStart(Visit visit) {
                 return TlsListener.this.mayStart(visit);
@@ -178,6 +198,12 @@ public final class TlsListener implements AutoCloseable {
                 afterFirstFlight(ch, visit, firstBytes, exit);
             }
         }, threads("tlsjail-first-flight-"), proxy, proxyStage);
+        long logEvery = Math.max(1, config.refusalLogInterval().toMillis());
+        periodic.add(watchdog.scheduleWithFixedDelay(this::refusalSummary, logEvery, logEvery, TimeUnit.MILLISECONDS));
+        // the gate's deadlines are judged on the ticker, looked at on this tick: a test that
+        // advances its ticker fires the tick through its scheduler and the gate looks at once
+        periodic.add(watchdog.scheduleWithFixedDelay(gate::deadlinesDue, FirstFlightGate.DEADLINE_TICK_MILLIS,
+                FirstFlightGate.DEADLINE_TICK_MILLIS, TimeUnit.MILLISECONDS));
         running = true;
         acceptThread = threads("tlsjail-accept-").newThread(this::acceptLoop);
         acceptThread.start();
@@ -235,14 +261,21 @@ public final class TlsListener implements AutoCloseable {
             closeQuietly(s);
         }
         handshakes.shutdownNow();
-        watchdog.shutdownNow();
+        for (ScheduledFuture<?> f : periodic) {
+            f.cancel(false);
+        }
+        if (injectedScheduler == null) {
+            watchdog.shutdownNow(); // an injected scheduler is its owner's to stop
+        }
         refusalSummary(); // what the last interval refused
         if (ownsApplicationExecutor) {
             applicationExecutor.shutdownNow();
         }
         try {
             handshakes.awaitTermination(5, TimeUnit.SECONDS);
-            watchdog.awaitTermination(1, TimeUnit.SECONDS);
+            if (injectedScheduler == null) {
+                watchdog.awaitTermination(1, TimeUnit.SECONDS);
+            }
             if (ownsApplicationExecutor) {
                 applicationExecutor.awaitTermination(5, TimeUnit.SECONDS);
             }
@@ -287,7 +320,7 @@ public final class TlsListener implements AutoCloseable {
                 refuse(s, source, HandshakeObserver.Refusal.BANNED);
                 continue;
             }
-            Visit visit = new Visit(source, System.nanoTime());
+            Visit visit = new Visit(source, ticker.getAsLong());
             visit.banEpoch = epoch;
             if (holds(s, visit)) {
                 gate.admit(ch, visit);
@@ -345,7 +378,7 @@ public final class TlsListener implements AutoCloseable {
                 refuse(s, peer, HandshakeObserver.Refusal.TOTAL_LIMIT);
                 return;
             }
-            Visit visit = new Visit(peer, System.nanoTime());
+            Visit visit = new Visit(peer, ticker.getAsLong());
             visit.remote = (InetSocketAddress) s.getRemoteSocketAddress();
             gate.admitBehindProxy(ch, visit);
         }
@@ -507,7 +540,12 @@ public final class TlsListener implements AutoCloseable {
         } catch (IOException ignored) {
             // the close below still happens
         }
-        // counted before the reset goes out: whoever sees the reset must find it in stats()
+        // no clock read and nothing allocated here: the watchdog writes the line (refusalSummary)
+        latestRefused = source;
+        latestRefusal = why;
+        refusalsSinceLog.increment();
+        // counted before the reset goes out: whoever sees the reset (or the count) must find it in
+        // stats() and in the next refusal summary
         if (why == HandshakeObserver.Refusal.BANNED) {
             refusedBanned.increment();
         } else if (why != HandshakeObserver.Refusal.UNTRUSTED_PROXY) {
@@ -521,10 +559,6 @@ public final class TlsListener implements AutoCloseable {
                 LOG.warn("observer {} failed", o, e);
             }
         }
-        // no clock read and nothing allocated here: the watchdog writes the line (refusalSummary)
-        latestRefused = source;
-        latestRefusal = why;
-        refusalsSinceLog.increment();
     }
 
     /**
@@ -554,10 +588,11 @@ public final class TlsListener implements AutoCloseable {
 
     /**
      * Runs on a handshake thread, only for connections whose whole first record is in and looks
-     * like TLS (see settledAtTheGate). Two clocks: the client has handshake-timeout of its own
-     * waiting (time the server spent blocked on the client's bytes, at the gate and here); the
-     * watchdog ends a handshake that took twice that in wall time, which only
-     * happens when the server was the slow side: that timeout is not the client's failure.
+     * like TLS (see settledAtTheGate). Two bounds, both on the ticker: the client has
+     * handshake-timeout of its own waiting (time the server spent blocked on the client's bytes,
+     * at the gate and here); the watchdog (on the scheduler) ends a handshake that took twice that
+     * since it got its thread, which only happens when the server was the slow side: that timeout
+     * is not the client's failure.
      */
     private void handshake(Socket raw, Visit visit, byte[] first) {
         InetAddress source = visit.source;
@@ -572,13 +607,13 @@ public final class TlsListener implements AutoCloseable {
         InetSocketAddress remote = remoteOf(raw, visit);
         ServerTls current = tls;
         Attempt attempt = new Attempt();
-        long timeoutMs = 2 * config.handshakeTimeout().toMillis();
+        long wallNanos = 2 * config.handshakeTimeout().toNanos();
         ScheduledFuture<?> timer;
         try {
             timer = watchdog.schedule(() -> {
                 attempt.timedOut = true;
                 closeQuietly(raw);
-            }, timeoutMs, TimeUnit.MILLISECONDS);
+            }, wallNanos, TimeUnit.NANOSECONDS);
         } catch (RejectedExecutionException e) {
             // listener closing
             release(raw, visit);
@@ -589,7 +624,7 @@ public final class TlsListener implements AutoCloseable {
         ObservedSocket observed = null;
         try {
             WireObservation wire = new WireObservation();
-            observed = new ObservedSocket(raw, wire, visit.clientWaitNanos, config.handshakeTimeout().toNanos());
+            observed = new ObservedSocket(raw, wire, visit.clientWaitNanos, config.handshakeTimeout().toNanos(), ticker);
             // a handshake is several small flights each way: Nagle plus delayed ACKs would add
             // ~40 ms per round trip (measured in bench/); the application's writes are framed by TLS
             raw.setTcpNoDelay(true);
@@ -781,6 +816,8 @@ public final class TlsListener implements AutoCloseable {
         private ListenerConfig config = ListenerConfig.builder().build();
         private final List<HandshakeObserver> observers = new ArrayList<>();
         private InstantSource clock = InstantSource.system();
+        private LongSupplier ticker = System::nanoTime;
+        private ScheduledExecutorService scheduler;
         private ExecutorService applicationExecutor;
 
         private Builder(ServerTls tls, BanEngine engine, ConnectionHandler handler) {
@@ -802,6 +839,32 @@ public final class TlsListener implements AutoCloseable {
 
         public Builder clock(InstantSource c) {
             clock = Objects.requireNonNull(c);
+            return this;
+        }
+
+        /**
+         * Monotonic nanoseconds (as {@link System#nanoTime()}, the default) for the durations the
+         * listener judges: the client's handshake time (at the first-flight gate and in each read
+         * of the handshake), the gate's deadlines, {@code partner-window} and the uncounted-flight
+         * window. Tests inject a ticker they advance together with {@link #scheduler}. A read of
+         * the client's bytes is still bounded by a real socket timeout (what is left of the
+         * client's time when the read starts), so a test with an injected ticker keeps the
+         * handshake timeout longer than the test takes.
+         */
+        public Builder ticker(LongSupplier nanoTime) {
+            ticker = Objects.requireNonNull(nanoTime);
+            return this;
+        }
+
+        /**
+         * Runs the listener's timers: the handshake watchdog (a handshake's wall-time bound, twice
+         * the handshake timeout), the refusal summary (every refusal-log-interval) and the
+         * first-flight gate's deadline tick (every 100 ms). Default: a one-thread scheduler the
+         * listener owns. An injected one is not shut down by {@link TlsListener#close()}; the
+         * listener cancels its own tasks. Delays are given in the {@link #ticker}'s time.
+         */
+        public Builder scheduler(ScheduledExecutorService s) {
+            scheduler = Objects.requireNonNull(s);
             return this;
         }
 

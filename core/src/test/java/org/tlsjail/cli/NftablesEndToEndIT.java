@@ -108,6 +108,38 @@ class NftablesEndToEndIT {
                 acceptedAfterBan);
     }
 
+    @Test
+    void aReloadThatMovesOnlyListenPortKeepsGuardingThePortStillListenedOn() throws Exception {
+        Path state = work.resolve("state");
+        Path cfg = work.resolve("tlsjail.yaml");
+        String bridge = "bridge:\n  nftables: {enabled: true, action: drop}\n"; // port follows listen.port
+        Files.writeString(cfg, "state-dir: " + state + "\nlisten: {address: " + SERVER + ", port: " + PORT + "}\n" + bridge);
+        Path out = work.resolve("daemon.out");
+        daemon = new ProcessBuilder("ip", "netns", "exec", srv, Dist.LAUNCHER.toString(), "run", "--config", cfg.toString())
+                .redirectOutput(out.toFile()).redirectErrorStream(true).redirectInput(new File("/dev/null")).start();
+        awaitFile(state.resolve("tlsjail.port"), out);
+        for (int i = 0; i < 100 && !nftTable().contains("tcp dport " + PORT + " "); i++) {
+            Thread.sleep(100); // the bridge creates its table on its own thread
+        }
+        assertThat(nftTable()).contains("tcp dport " + PORT + " ");
+
+        // the listener cannot move before a restart: the kernel's bans must stay on the port it is bound to
+        Files.writeString(cfg, "state-dir: " + state + "\nlisten: {address: " + SERVER + ", port: " + (PORT + 1) + "}\n"
+                + bridge);
+        Dist.Result reload = Dist.tlsjail(work, "reload", "--config", cfg.toString());
+        assertThat(reload.exit()).as(reload.out() + reload.err()).isZero();
+        assertThat(reload.out() + reload.err()).contains("listen take effect after a restart");
+        assertThat(nftTable()).contains("tcp dport " + PORT + " ").doesNotContain("tcp dport " + (PORT + 1));
+        for (int i = 0; i < 3; i++) {
+            sClient(ATTACKER, state.resolve("demo-pki"), false, 20);
+        }
+        assertThat(awaitBlocked(ATTACKER, state.resolve("demo-pki")).out()).doesNotContain("CONNECTED");
+    }
+
+    private String nftTable() throws Exception {
+        return run("ip", "netns", "exec", srv, "nft", "list", "table", "inet", "tlsjail").out();
+    }
+
     private Dist.Result awaitBlocked(String source, Path pki) throws Exception {
         // the bridge applies the ban on its own thread: allow it a few tries
         Dist.Result r = null;

@@ -78,4 +78,16 @@ class ProxyProtocolConfigTest {
         assertThat(ConfigWarnings.of(load("listen:\n  proxy-protocol: v1\n  trusted-proxies: [127.0.0.1]\n"
                 + "bridge:\n  haproxy: {enabled: true, acl: /etc/haproxy/tlsjail-banned.acl}\n"))).isEmpty();
     }
+
+    @Test
+    void configCheckWarnsOfTrustedProxyBlocksWideEnoughToHoldStrangers() throws Exception {
+        assertThat(ConfigWarnings.of(load("listen:\n  proxy-protocol: v2\n  trusted-proxies: [0.0.0.0/0, \"::/0\"]\n")))
+                .satisfiesExactly(
+                        w -> assertThat(w).contains("listen.trusted-proxies: 0.0.0.0/0 trusts every IPv4 peer"),
+                        w -> assertThat(w).contains("::/0 trusts every IPv6 peer"));
+        assertThat(ConfigWarnings.of(load("listen:\n  proxy-protocol: v1\n  trusted-proxies: [10.0.0.0/8]\n")))
+                .singleElement().asString().contains("a whole /8").contains("name only your balancers");
+        assertThat(ConfigWarnings.of(load("listen:\n  proxy-protocol: v1\n"
+                + "  trusted-proxies: [10.1.0.0/16, 10.2.3.4, \"2001:db8:1::/48\"]\n"))).isEmpty();
+    }
 }

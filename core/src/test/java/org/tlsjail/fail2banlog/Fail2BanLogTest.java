@@ -151,10 +151,12 @@ class Fail2BanLogTest {
         int perWriter = 2000;
         try (Fail2BanLog log = open(f, true)) {
             CountDownLatch half = new CountDownLatch(writers);
-            List<Thread> ts = startWriters(log, writers, perWriter, half);
+            CountDownLatch done = new CountDownLatch(1);
+            List<Thread> ts = startWriters(log, writers, perWriter, half, done);
             half.await();
             Files.move(f, rotated, StandardCopyOption.ATOMIC_MOVE);   // logrotate: rename
             log.reopen();                                            // postrotate
+            done.countDown();
             for (Thread t : ts) {
                 t.join();
             }
@@ -193,7 +195,8 @@ class Fail2BanLogTest {
         int perWriter = 2000;
         try (Fail2BanLog log = open(f, true)) {
             CountDownLatch half = new CountDownLatch(writers);
-            List<Thread> ts = startWriters(log, writers, perWriter, half);
+            CountDownLatch done = new CountDownLatch(1);
+            List<Thread> ts = startWriters(log, writers, perWriter, half, done);
             half.await();
             // logrotate copytruncate: copy, then truncate in place. Lines written between the two
             // steps are lost by design of copytruncate itself; everything else must be there once.
@@ -201,6 +204,7 @@ class Fail2BanLogTest {
             try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.truncate(0);
             }
+            done.countDown();
             for (Thread t : ts) {
                 t.join();
             }
@@ -272,7 +276,12 @@ class Fail2BanLogTest {
                 + ": seq " + i + " [2026-01-02T04:04:05.678+01:00]";
     }
 
-    private static List<Thread> startWriters(Fail2BanLog log, int writers, int perWriter, CountDownLatch half) {
+    /**
+     * Writers that each count {@code half} down halfway and then wait for {@code rotated}: the
+     * second halves are written only after the test rotated the file, however the threads were scheduled.
+     */
+    private static List<Thread> startWriters(Fail2BanLog log, int writers, int perWriter, CountDownLatch half,
+                                             CountDownLatch rotated) {
         List<Thread> ts = new ArrayList<>();
         AtomicInteger spin = new AtomicInteger();
         for (int w = 0; w < writers; w++) {
@@ -286,6 +295,11 @@ class Fail2BanLogTest {
                     }
                     if (i == perWriter / 2) {
                         half.countDown();
+                        try {
+                            rotated.await();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
                     }
                 }
             });

@@ -61,8 +61,8 @@ class BridgeFaultTest {
     }
 
     private static Fail2BanBridgeConfig config(Path socket) {
-        return Fail2BanBridgeConfig.defaults().withSocket(socket).withTimeout(Duration.ofMillis(500))
-                .withRetry(Duration.ofMillis(50), Duration.ofMillis(400));
+        return Fail2BanBridgeConfig.defaults().withSocket(socket)
+                .withQueue(q -> q.withTimeout(Duration.ofMillis(500)).withRetry(Duration.ofMillis(50), Duration.ofMillis(400)));
     }
 
     private static void banByFailures(ListenerUnderTest tlsjail, String source) throws Exception {

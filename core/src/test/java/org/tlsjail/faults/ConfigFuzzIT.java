@@ -119,7 +119,7 @@ class ConfigFuzzIT {
         c.add(Case.text("tab-indentation", "listen:\n\tport: 6619\n", 2));
         c.add(Case.text("unterminated-quote", "listen:\n  address: \"127.0.0.1\n", 0));
         c.add(Case.text("unknown-nested-key", "jail:\n  max-retry: 3\n", 2));
-        // the bridge section (validated by the netfilter-bridge module)
+        // the bridge section (read by the loader into the bridge module's records)
         c.add(Case.text("bridge-not-a-mapping", "bridge: 5\n", 1));
         c.add(Case.text("bridge-disabled-but-broken", "bridge:\n  fail2ban:\n    jail: [1]\n", 0));
         c.add(Case.text("bridge-nft-table-injection", "bridge:\n  nftables:\n    enabled: true\n    table: \"x; flush ruleset\"\n", 0));

@@ -145,6 +145,7 @@ class ProxyHeaderDecoderTest {
                 "PROXY TCP4 1.2.3.4\t5.6.7.8 1 2\r\n",
                 "PROXY TCP6 [::1] ::2 1 2\r\n",
                 "PROXY TCP6 fe80::1%eth0 ::2 1 2\r\n",
+                "PROXY TCP6 .::1 ::2 1 2\r\n", // literal characters, yet a name: never handed to the resolver
                 "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\u00e9\r\n")) {
             Fed f = feedWhole(Version.ANY, concat(ascii(bad), HELLO));
             assertThat(f.state()).as(bad).isEqualTo(State.FAILED);

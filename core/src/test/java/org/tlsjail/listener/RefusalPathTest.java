@@ -34,6 +34,7 @@ import org.tlsjail.metrics.DaemonMetrics;
 import org.tlsjail.pki.DemoPki;
 import org.tlsjail.testing.Await;
 import org.tlsjail.testing.ClientHellos;
+import org.tlsjail.testing.ManualTime;
 import org.tlsjail.tls.KeySource;
 import org.tlsjail.tls.ServerTls;
 import org.tlsjail.tls.TlsSettings;
@@ -204,32 +205,48 @@ class RefusalPathTest {
         lines.start();
         logger.addAppender(lines);
         DemoPki.Layout pki = DemoPki.ensure(dir);
+        Duration interval = Duration.ofMinutes(1);
+        // the summary's timer runs when the test moves time: each interval's line is known exactly
+        ManualTime time = new ManualTime();
         TlsListener jail = TlsListener.builder(ServerTls.load(TlsSettings.of(KeySource.pem(pki.serverChain(), pki.serverKey()),
                                 TrustSource.pemBundle(pki.caCertificate())), InstantSource.system()), engine, (socket, remote, chain) -> { })
                 .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                        .refusalLogInterval(Duration.ofMillis(200)).build())
+                        .refusalLogInterval(interval).build())
+                .ticker(time.ticker()).scheduler(time.scheduler())
                 .build().start();
         try {
-            flood(jail.localAddress(), 300, () -> jail.stats().refusedBanned());
+            flood(jail.localAddress(), 120, () -> jail.stats().refusedBanned());
+            assertThat(summaries(lines)).as("no line before the interval is over").isEmpty();
+            time.advance(interval);
+            assertThat(summaries(lines)).as("one line for the interval's refusals").containsExactly(120L);
+            flood(jail.localAddress(), 180, () -> jail.stats().refusedBanned());
+            time.advance(interval);
+            assertThat(summaries(lines)).containsExactly(120L, 180L);
+            time.advance(interval);
+            assertThat(summaries(lines)).as("an interval without refusals writes nothing").containsExactly(120L, 180L);
+            flood(jail.localAddress(), 7, () -> jail.stats().refusedBanned());
         } finally {
             jail.close(); // writes what the last interval refused
             logger.detachAppender(lines);
         }
-        long summed = 0;
-        int summaries = 0;
+        assertThat(summaries(lines)).as("the close writes the last interval's").containsExactly(120L, 180L, 7L);
+        assertThat(time.pending()).as("the listener's timers cancelled at close").isZero();
+    }
+
+    /** The counts of the refusal summary lines so far. */
+    private static List<Long> summaries(ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines) {
+        java.util.regex.Pattern summary = java.util.regex.Pattern
+                .compile("refused (\\d+) connection\\(s\\) since last report; latest from 127\\.0\\.0\\.1 \\(banned\\)");
+        List<Long> out = new java.util.ArrayList<>();
         synchronized (lines) {
             for (ch.qos.logback.classic.spi.ILoggingEvent e : lines.list) {
-                java.util.regex.Matcher m = java.util.regex.Pattern
-                        .compile("refused (\\d+) connection\\(s\\) since last report; latest from 127\\.0\\.0\\.1 \\(banned\\)")
-                        .matcher(e.getFormattedMessage());
+                java.util.regex.Matcher m = summary.matcher(e.getFormattedMessage());
                 if (m.matches()) {
-                    summed += Long.parseLong(m.group(1));
-                    summaries++;
+                    out.add(Long.parseLong(m.group(1)));
                 }
             }
         }
-        assertThat(summed).as("refusals in the log lines").isEqualTo(300);
-        assertThat(summaries).as("one line per interval, not per refusal").isLessThan(300);
+        return out;
     }
 
     @Test

@@ -23,6 +23,7 @@ import org.tlsjail.tls.KeySource;
 import org.tlsjail.tls.ServerTls;
 import org.tlsjail.tls.TlsSettings;
 import org.tlsjail.testing.Await;
+import org.tlsjail.testing.ManualTime;
 import org.tlsjail.tls.TrustSource;
 
 /**
@@ -45,9 +46,14 @@ class StalledFirstFlightTest {
         BlockingQueue<String> handled = new LinkedBlockingQueue<>();
         ConnectionHandler handler = (socket, remote, chain) -> handled.add(remote.getAddress().getHostAddress());
         List<Socket> stalled = new ArrayList<>();
+        // the listener's time moves only when the test says: no stalled client is cut while the
+        // partner connects, however slow the machine, and all of them are when their time is up
+        ManualTime time = new ManualTime();
+        Duration timeout = Duration.ofSeconds(60);
         try (TlsListener listener = TlsListener.builder(ServerTls.load(settings, InstantSource.system()), engine, handler)
                 .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))
-                        .handshakeThreads(2).handshakeTimeout(Duration.ofSeconds(60)).build())
+                        .handshakeThreads(2).handshakeTimeout(timeout).build())
+                .ticker(time.ticker()).scheduler(time.scheduler())
                 .build().start()) {
             byte[] hello = Peers.clientHello();
             for (int source = 0; source < 5; source++) {
@@ -71,6 +77,18 @@ class StalledFirstFlightTest {
             ListenerStats stats = listener.stats();
             assertThat(stats.handshakesFailed()).as("no stalled client was cut yet").isZero();
             assertThat(stats.accepted()).isEqualTo(41);
+
+            Await.until("all forty parked", Duration.ofSeconds(20), () -> listener.stats().handshakesInProgress() == 40);
+            time.advance(timeout);
+            // each stalled connection is a timeout of its source's until the source is banned
+            // (maxretry), then refused as banned: every one accounted for, none left parked
+            Await.until("all forty cut", Duration.ofSeconds(30), () -> listener.stats().handshakesInProgress() == 0
+                    && listener.stats().handshakesFailed() + listener.stats().refusedBanned() == 40,
+                    () -> listener.stats().toString());
+            for (int source = 0; source < 5; source++) {
+                assertThat(engine.isBanned(InetAddress.getByName("127.0.1." + (10 + source)))).isTrue();
+            }
+            assertThat(listener.stats().handshakesFailed()).isEqualTo(5L * engine.config().maxRetry());
         } finally {
             for (Socket s : stalled) {
                 s.close();

@@ -36,6 +36,8 @@ import org.tlsjail.pki.CertificateAuthority;
 import org.tlsjail.pki.CertificateSpec;
 import org.tlsjail.pki.Credential;
 import org.tlsjail.pki.PemFiles;
+import org.tlsjail.testing.Await;
+import org.tlsjail.testing.ManualTime;
 import org.tlsjail.tls.KeySource;
 import org.tlsjail.tls.ServerTls;
 import org.tlsjail.tls.TlsSettings;
@@ -55,8 +57,10 @@ class TlsListenerTest {
     static Path logFile;
     /** TLS 1.3 + 1.2, client certificate required. */
     static TlsListener main;
-    /** TLS 1.3 only, one cipher suite, 1 s handshake timeout. */
+    /** TLS 1.3 only, one cipher suite, its timers on {@link #strictTime}. */
     static TlsListener strict;
+    /** The strict listener's ticker and scheduler: its handshake timeout passes when a test says so. */
+    static final ManualTime strictTime = new ManualTime();
     static final BlockingQueue<HandshakeFailure> failures = new LinkedBlockingQueue<>();
     static final BlockingQueue<String> refusals = new LinkedBlockingQueue<>();
     static final BlockingQueue<String> handled = new LinkedBlockingQueue<>();
@@ -130,7 +134,8 @@ class TlsListenerTest {
                 .withProtocols(List.of("TLSv1.3")).withCipherSuites(List.of("TLS_AES_128_GCM_SHA256"));
         strict = TlsListener.builder(ServerTls.load(p12, InstantSource.system()), engine, handler)
                 .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))
-                        .handshakeTimeout(Duration.ofSeconds(1)).build())
+                        .handshakeTimeout(Duration.ofSeconds(10)).build())
+                .ticker(strictTime.ticker()).scheduler(strictTime.scheduler())
                 .observer(log).observer(collect).build().start();
     }
 
@@ -293,10 +298,16 @@ class TlsListenerTest {
         }
         assertThat(nextFailure("127.0.0.60").kind()).isEqualTo(FailureKind.CONNECTION_RESET);
 
+        // the earlier connections to strict have given their places back: the next one held is this one
+        Await.until("strict idle", Duration.ofSeconds(15), () -> strict.stats().handshakesInProgress() == 0);
+        long acceptedBefore = strict.stats().accepted();
         try (Socket s = new Socket()) {
             s.bind(new InetSocketAddress("127.0.0.61", 0));
             s.connect(strict.localAddress());
             s.setSoTimeout(15_000);
+            Await.until("parked at the gate", Duration.ofSeconds(15), () -> strict.stats().accepted() == acceptedBefore + 1
+                    && strict.stats().handshakesInProgress() == 1);
+            strictTime.advance(Duration.ofSeconds(10)); // its handshake time, sending nothing
             assertThat(s.getInputStream().read()).isEqualTo(-1);   // the listener gives up, not us
         }
         HandshakeFailure t = nextFailure("127.0.0.61");

@@ -36,7 +36,7 @@ public abstract class QueuedBridge<K, C> implements HostBanBridge {
      * @param reconcileInterval time between reconciliations (and the idle wait when there are none)
      * @param stopWait          how long {@link #close()} waits for the thread before interrupting it
      */
-    protected record Pacing(int batch, Duration retryMin, Duration retryMax, Duration reconcileInterval,
+    private record Pacing(int batch, Duration retryMin, Duration retryMax, Duration reconcileInterval,
                             Duration stopWait) {
         public Pacing {
             if (batch < 1) {
@@ -57,10 +57,21 @@ public abstract class QueuedBridge<K, C> implements HostBanBridge {
     private Thread thread;
     private volatile boolean reconcileRequested;
 
-    protected QueuedBridge(int maxPending, InstantSource clock, Pacing pacing) {
+    private QueuedBridge(int maxPending, InstantSource clock, Pacing pacing) {
         this.pending = new PendingChanges<>(maxPending);
         this.health = new BridgeHealth(Objects.requireNonNull(clock, "clock"));
         this.pacing = Objects.requireNonNull(pacing, "pacing");
+    }
+
+    /**
+     * Paced by the bridge's section: {@code close()} waits for one request's {@code timeout} plus
+     * 2 s before it interrupts the thread.
+     *
+     * @param batch changes taken from the queue per round
+     */
+    protected QueuedBridge(QueueSettings queue, int batch, InstantSource clock) {
+        this(queue.maxPending(), clock, new Pacing(batch, queue.retryMin(), queue.retryMax(), queue.reconcileInterval(),
+                queue.timeout().plusSeconds(2)));
     }
 
     // ---------------------------------------------------------------- what a backend supplies

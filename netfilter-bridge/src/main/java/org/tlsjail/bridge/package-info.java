@@ -5,6 +5,11 @@
  *
  * <p>Every backend is a {@link org.tlsjail.bridge.HostBanBridge}: a
  * {@link org.tlsjail.banengine.BanListener} that only enqueues under the engine's lock and does its
- * I/O on its own thread. Data flows one way: engine -> bridge -> Fail2Ban / nftables.
+ * I/O on its own thread. Data flows one way: engine -> bridge -> Fail2Ban / nftables / HAProxy.
+ *
+ * <p>Configuration: {@link org.tlsjail.bridge.BridgeConfig} holds one immutable record per enabled
+ * backend, each checked in its constructor (the keys all share are one
+ * {@link org.tlsjail.bridge.QueueSettings}); core's configuration loader reads the YAML into them.
+ * {@link org.tlsjail.bridge.HostBanBridges#create} turns a checked BridgeConfig into bridges.
  */
 package org.tlsjail.bridge;

@@ -4,87 +4,52 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.JailConfig;
 import org.tlsjail.bridge.fail2ban.Fail2BanBridge;
+import org.tlsjail.bridge.fail2ban.Fail2BanBridgeConfig;
 import org.tlsjail.bridge.fail2ban.Fail2BanMode;
-import org.tlsjail.bridge.nftables.NftAction;
+import org.tlsjail.bridge.haproxy.HaproxyBridge;
+import org.tlsjail.bridge.haproxy.HaproxyBridgeConfig;
 import org.tlsjail.bridge.nftables.NftablesBridge;
+import org.tlsjail.bridge.nftables.NftablesBridgeConfig;
 
-/** The YAML section as SnakeYAML's safe loader hands it over: maps of String, Integer, Boolean. */
+/** The typed {@code bridge:} section (read and checked by core's loader) wired into bridges. */
 class HostBanBridgesTest {
     private final MutableClock clock = new MutableClock(Instant.parse("2026-11-30T08:00:00Z"));
     private final BanEngine engine = new BanEngine(JailConfig.defaults(), clock);
 
     @Test
-    void noSectionOrDisabledBridgesMeanNoBridges() {
-        assertThat(HostBanBridges.fromYaml(null, engine, clock, 6619)).isEmpty();
-        assertThat(HostBanBridges.fromYaml(Map.of("fail2ban", Map.of("enabled", false, "jail", "x"),
-                "nftables", Map.of("port", 1)), engine, clock, 6619)).isEmpty();
+    void noEnabledBridgeMeansNoBridges() {
+        assertThat(BridgeConfig.NONE.isEmpty()).isTrue();
+        assertThat(HostBanBridges.create(BridgeConfig.NONE, engine, clock)).isEmpty();
     }
 
     @Test
-    void everyKeyReachesItsConfig() {
-        List<HostBanBridge> bridges = HostBanBridges.fromYaml(Map.of(
-                "fail2ban", Map.of("enabled", true, "socket", "/run/f2b.sock", "jail", "tls", "mode", "attempt",
-                        "timeout", "2", "retry-min", "0.5", "retry-max", "2m", "max-pending", 50,
-                        "reconcile-interval", "10m"),
-                "nftables", Map.of("enabled", "yes", "nft", "/usr/sbin/nft", "table", "tj", "action", "reject",
-                        "keep-on-stop", true, "timeout", "3", "max-pending", "70", "reconcile-interval", "30")),
-                engine, clock, 7000);
-        assertThat(bridges).hasSize(2);
-        Fail2BanBridge f = (Fail2BanBridge) bridges.get(0);
-        assertThat(f.config().socket()).isEqualTo(Path.of("/run/f2b.sock"));
-        assertThat(f.config().jail()).isEqualTo("tls");
-        assertThat(f.config().mode()).isEqualTo(Fail2BanMode.ATTEMPT);
-        assertThat(f.config().timeout()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(f.config().retryMin()).isEqualTo(Duration.ofMillis(500));
-        assertThat(f.config().retryMax()).isEqualTo(Duration.ofMinutes(2));
-        assertThat(f.config().maxPending()).isEqualTo(50);
-        assertThat(f.config().reconcileInterval()).isEqualTo(Duration.ofMinutes(10));
-        NftablesBridge n = (NftablesBridge) bridges.get(1);
-        assertThat(n.config().nft()).isEqualTo(Path.of("/usr/sbin/nft"));
-        assertThat(n.config().table()).isEqualTo("tj");
-        assertThat(n.config().port()).as("defaults to the listener's port").isEqualTo(7000);
-        assertThat(n.config().action()).isEqualTo(NftAction.REJECT);
-        assertThat(n.config().keepOnStop()).isTrue();
-        assertThat(n.config().timeout()).isEqualTo(Duration.ofSeconds(3));
-        assertThat(n.config().maxPending()).isEqualTo(70);
-        assertThat(n.config().reconcileInterval()).isEqualTo(Duration.ofSeconds(30));
+    void eachEnabledSectionBecomesItsBridgeWithItsSettings() throws Exception {
+        Fail2BanBridgeConfig f2b = Fail2BanBridgeConfig.defaults().withJail("tls").withMode(Fail2BanMode.ATTEMPT);
+        NftablesBridgeConfig nft = NftablesBridgeConfig.defaults().withTable("tj").withPort(7000);
+        HaproxyBridgeConfig hap = HaproxyBridgeConfig.defaults().withAcl("#3");
+        List<HostBanBridge> bridges = HostBanBridges.create(new BridgeConfig(f2b, nft, hap), engine, clock);
+        assertThat(bridges).hasSize(3);
+        assertThat(((Fail2BanBridge) bridges.get(0)).config()).isSameAs(f2b);
+        assertThat(((NftablesBridge) bridges.get(1)).config()).isSameAs(nft);
+        assertThat(((HaproxyBridge) bridges.get(2)).config()).isSameAs(hap);
+        // created only: nothing listens on the engine until startOn
+        engine.ban(java.net.InetAddress.getByName("192.0.2.7"), null, "manual");
+        assertThat(bridges).allSatisfy(b -> assertThat(b.status().pending()).isZero());
         bridges.forEach(HostBanBridge::close); // never started: closing is still fine
-    }
-
-    @Test
-    void errorsNameTheYamlOption() {
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("fail2ban", Map.of("enabled", true, "jial", "x")),
-                engine, clock, 1)).hasMessageContaining("bridge.fail2ban.jial").hasMessageContaining("unknown");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("iptables", Map.of()), engine, clock, 1))
-                .hasMessageContaining("bridge.iptables");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("nftables", Map.of("enabled", true, "port", "http")),
-                engine, clock, 1)).hasMessageContaining("bridge.nftables.port");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("nftables", Map.of("enabled", true, "port", 70000)),
-                engine, clock, 1)).hasMessageContaining("bridge.nftables.port");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("nftables", Map.of("enabled", "maybe")),
-                engine, clock, 1)).hasMessageContaining("bridge.nftables.enabled");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("fail2ban", Map.of("enabled", true, "timeout", "soon")),
-                engine, clock, 1)).hasMessageContaining("bridge.fail2ban.timeout");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("fail2ban", Map.of("enabled", true, "timeout", "-1")),
-                engine, clock, 1)).hasMessageContaining("bridge.fail2ban.timeout");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("fail2ban", Map.of("enabled", true, "mode", "ban")),
-                engine, clock, 1)).hasMessageContaining("bridge.fail2ban.mode");
-        assertThatThrownBy(() -> HostBanBridges.fromYaml(Map.of("nftables", "on"), engine, clock, 1))
-                .hasMessageContaining("bridge.nftables");
+        assertThat(HostBanBridges.create(new BridgeConfig(null, nft, null), engine, clock)).singleElement()
+                .isInstanceOf(NftablesBridge.class);
     }
 
     @Test
     void aBridgeThatCannotStartIsDetachedFromTheEngine() throws Exception {
-        HostBanBridge b = HostBanBridges.fromYaml(Map.of("nftables", Map.of("enabled", true, "nft", "/nonexistent/nft")),
-                engine, clock, 6619).get(0);
+        BridgeConfig c = new BridgeConfig(null, NftablesBridgeConfig.defaults().withNft(Path.of("/nonexistent/nft")), null);
+        HostBanBridge b = HostBanBridges.create(c, engine, clock).get(0);
         assertThatThrownBy(() -> b.startOn(engine)).isInstanceOf(BridgeStartException.class)
                 .hasMessageContaining("bridge.nftables.nft");
         engine.ban(java.net.InetAddress.getByName("192.0.2.1"), null, "manual");

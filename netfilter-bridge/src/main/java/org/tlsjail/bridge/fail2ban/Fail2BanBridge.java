@@ -82,8 +82,7 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
      */
     public Fail2BanBridge(Fail2BanBridgeConfig config, Supplier<List<BanRecord>> activeBans,
                           Predicate<SourceKey> operatorUnban, InstantSource clock) {
-        super(Objects.requireNonNull(config, "config").maxPending(), clock, new Pacing(BATCH, config.retryMin(),
-                config.retryMax(), config.reconcileInterval(), config.timeout().plusSeconds(2)));
+        super(Objects.requireNonNull(config, "config").queue(), BATCH, clock);
         this.config = config;
         this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
         this.operatorUnban = Objects.requireNonNull(operatorUnban, "operatorUnban");
@@ -115,7 +114,7 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
     protected void open() {
         Fail2BanConnection c;
         try {
-            c = Fail2BanConnection.open(config.socket(), config.timeout());
+            c = Fail2BanConnection.open(config.socket(), config.queue().timeout());
         } catch (IOException | RuntimeException e) {
             throw new BridgeStartException("bridge.fail2ban.socket: cannot connect to Fail2Ban at "
                     + config.socket() + ": " + describe(e) + " (is fail2ban-server running, and may this"
@@ -241,7 +240,7 @@ public final class Fail2BanBridge extends QueuedBridge<String, Fail2BanBridge.Ch
     }
 
     private void connect() throws IOException {
-        Fail2BanConnection c = Fail2BanConnection.open(config.socket(), config.timeout());
+        Fail2BanConnection c = Fail2BanConnection.open(config.socket(), config.queue().timeout());
         try {
             ping(c);
             // a server that is starting or reloading answers ping before its jails exist

@@ -50,11 +50,10 @@ public final class HaproxyBridge extends QueuedBridge<SourceKey, HaproxyBridge.C
      * @param clock      time for status timestamps
      */
     public HaproxyBridge(HaproxyBridgeConfig config, Supplier<List<BanRecord>> activeBans, InstantSource clock) {
-        super(Objects.requireNonNull(config, "config").maxPending(), clock, new Pacing(BATCH, config.retryMin(),
-                config.retryMax(), config.reconcileInterval(), config.timeout().plusSeconds(2)));
+        super(Objects.requireNonNull(config, "config").queue(), BATCH, clock);
         this.config = config;
         this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
-        this.api = new HaproxyRuntimeApi(config.endpoint(), config.timeout());
+        this.api = new HaproxyRuntimeApi(config.endpoint(), config.queue().timeout());
     }
 
     public HaproxyBridgeConfig config() {

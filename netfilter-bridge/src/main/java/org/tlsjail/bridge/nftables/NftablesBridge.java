@@ -1,7 +1,6 @@
 package org.tlsjail.bridge.nftables;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -29,8 +28,6 @@ import org.tlsjail.bridge.QueuedBridge;
 public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge.Change> {
     private static final Logger LOG = LoggerFactory.getLogger(NftablesBridge.class);
     private static final int BATCH = 512;
-    private static final long RETRY_MIN_MS = 1_000;
-    private static final long RETRY_MAX_MS = 60_000;
 
     /** A queued change for one source: its ban (add or refresh) or its removal. */
     record Change(BanRecord ban) {
@@ -50,9 +47,7 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
      * @param clock      the engine's clock: element timeouts are what is left of each ban
      */
     public NftablesBridge(NftablesBridgeConfig config, Supplier<List<BanRecord>> activeBans, InstantSource clock) {
-        super(Objects.requireNonNull(config, "config").maxPending(), clock, new Pacing(BATCH,
-                Duration.ofMillis(RETRY_MIN_MS), Duration.ofMillis(RETRY_MAX_MS), config.reconcileInterval(),
-                config.timeout().plusSeconds(2)));
+        super(Objects.requireNonNull(config, "config").queue(), BATCH, clock);
         this.config = config;
         this.activeBans = Objects.requireNonNull(activeBans, "activeBans");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -82,7 +77,7 @@ public final class NftablesBridge extends QueuedBridge<SourceKey, NftablesBridge
                     + "'" + (config.nft().toString().contains("/") ? "" : " (searched PATH, /usr/sbin, /sbin)")
                     + "; install nftables (Debian package nftables) or set bridge.nftables.nft");
         }
-        runner = new NftRunner(nft, config.timeout());
+        runner = new NftRunner(nft, config.queue().timeout());
         NftRunner.Result created;
         try {
             created = runner.apply(new NftScript(config.table()).createTable(config.port(), config.action()).toString());

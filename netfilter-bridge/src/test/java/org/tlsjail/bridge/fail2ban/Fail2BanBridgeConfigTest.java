@@ -15,8 +15,11 @@ class Fail2BanBridgeConfigTest {
         assertThat(c.socket()).isEqualTo(Path.of("/var/run/fail2ban/fail2ban.sock"));
         assertThat(c.jail()).isEqualTo("os4x");
         assertThat(c.mode()).isEqualTo(Fail2BanMode.BANIP);
-        assertThat(c.timeout()).isEqualTo(Duration.ofSeconds(5));
-        assertThat(c.maxPending()).isEqualTo(100_000);
+        assertThat(c.queue().timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.queue().retryMin()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(c.queue().retryMax()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(c.queue().maxPending()).isEqualTo(100_000);
+        assertThat(c.queue().reconcileInterval()).isEqualTo(Duration.ofMinutes(5));
     }
 
     @Test
@@ -25,12 +28,17 @@ class Fail2BanBridgeConfigTest {
         assertThatThrownBy(() -> d.withJail("os4x; rm")).hasMessageContaining("bridge.fail2ban.jail");
         assertThatThrownBy(() -> d.withJail("")).hasMessageContaining("bridge.fail2ban.jail");
         assertThatThrownBy(() -> d.withSocket(Path.of(""))).hasMessageContaining("bridge.fail2ban.socket");
-        assertThatThrownBy(() -> d.withTimeout(Duration.ZERO)).hasMessageContaining("bridge.fail2ban.timeout");
-        assertThatThrownBy(() -> d.withRetry(Duration.ofSeconds(5), Duration.ofSeconds(1)))
-                .hasMessageContaining("bridge.fail2ban.retry-max");
-        assertThatThrownBy(() -> d.withMaxPending(0)).hasMessageContaining("bridge.fail2ban.max-pending");
-        assertThatThrownBy(() -> d.withReconcileInterval(Duration.ofSeconds(-1)))
+        assertThatThrownBy(() -> d.withQueue(q -> q.withTimeout(Duration.ZERO)))
+                .hasMessage("bridge.fail2ban.timeout must be a positive duration, got PT0S");
+        assertThatThrownBy(() -> d.withQueue(q -> q.withRetry(Duration.ofSeconds(5), Duration.ofSeconds(1))))
+                .hasMessage("bridge.fail2ban.retry-max must be at least bridge.fail2ban.retry-min (5s), got 1s");
+        assertThatThrownBy(() -> d.withQueue(q -> q.withMaxPending(0)))
+                .hasMessage("bridge.fail2ban.max-pending must be 1..10000000, got 0");
+        assertThatThrownBy(() -> d.withQueue(q -> q.withReconcileInterval(Duration.ofSeconds(-1))))
                 .hasMessageContaining("bridge.fail2ban.reconcile-interval");
+        // the shared settings name the section they belong to, never another bridge's
+        assertThatThrownBy(() -> new Fail2BanBridgeConfig(d.socket(), d.jail(), d.mode(),
+                org.tlsjail.bridge.haproxy.HaproxyBridgeConfig.defaults().queue())).hasMessageContaining("bridge.haproxy");
         assertThatThrownBy(() -> Fail2BanMode.parse("ban")).hasMessageContaining("bridge.fail2ban.mode");
     }
 

@@ -53,8 +53,7 @@ class Fail2BanBridgeTest {
         Fail2BanBridgeConfig config = Fail2BanBridgeConfig.defaults()
                 .withSocket(server.socket())
                 .withMode(mode)
-                .withTimeout(Duration.ofSeconds(5))
-                .withRetry(Duration.ofMillis(100), Duration.ofMillis(500));
+                .withQueue(q -> q.withTimeout(Duration.ofSeconds(5)).withRetry(Duration.ofMillis(100), Duration.ofMillis(500)));
         bridge = new Fail2BanBridge(config, engine::banned, clock);
         bridge.start();
         engine.addListener(bridge);

@@ -41,7 +41,7 @@ class Fail2BanFaultTest {
 
     private Fail2BanBridgeConfig config() {
         return Fail2BanBridgeConfig.defaults().withSocket(dir.resolve("fake.sock"))
-                .withTimeout(Duration.ofMillis(300)).withRetry(Duration.ofMillis(50), Duration.ofMillis(200));
+                .withQueue(q -> q.withTimeout(Duration.ofMillis(300)).withRetry(Duration.ofMillis(50), Duration.ofMillis(200)));
     }
 
     private void ban(String address) throws Exception {
@@ -113,7 +113,7 @@ class Fail2BanFaultTest {
     @Test
     void aFullQueueDropsAndCountsInsteadOfGrowing() throws Exception {
         fake = new FakeFail2BanServer(dir.resolve("fake.sock"), FakeFail2BanServer.healthyExcept(cmd -> null));
-        bridge = new Fail2BanBridge(config().withMaxPending(10), engine::banned, clock);
+        bridge = new Fail2BanBridge(config().withQueue(q -> q.withMaxPending(10)), engine::banned, clock);
         bridge.start();
         engine.addListener(bridge);
         for (int i = 1; i <= 40; i++) {

@@ -62,9 +62,9 @@ class HaproxyBridgeTest {
 
     private HaproxyBridgeConfig config() {
         return HaproxyBridgeConfig.defaults().withSocket(haproxy.adminSocket).withAcl(haproxy.acl.toString())
-                .withRetry(Duration.ofMillis(100), Duration.ofMillis(400)).withTimeout(Duration.ofSeconds(5))
-                // short, so a stray entry made after the reconnect's reconciliation is caught by the next
-                .withReconcileInterval(Duration.ofSeconds(1));
+                .withQueue(q -> q.withRetry(Duration.ofMillis(100), Duration.ofMillis(400)).withTimeout(Duration.ofSeconds(5))
+                        // short, so a stray entry made after the reconnect's reconciliation is caught by the next
+                        .withReconcileInterval(Duration.ofSeconds(1)));
     }
 
     private List<String> entries() {
@@ -153,14 +153,16 @@ class HaproxyBridgeTest {
         assertThatThrownBy(() -> HaproxyBridgeConfig.defaults().withAddress(
                 new java.net.InetSocketAddress(InetAddress.getByAddress(new byte[] {10, 0, 0, 1}), 9999)))
                 .hasMessageContaining("loopback");
-        assertThatThrownBy(() -> org.tlsjail.bridge.HostBanBridges.fromYaml(Map.of("haproxy",
-                Map.of("enabled", true, "socket", "/run/x.sock", "address", "127.0.0.1:1")), engine, clock, 6619))
-                .hasMessageContaining("not both");
-        assertThatThrownBy(() -> org.tlsjail.bridge.HostBanBridges.fromYaml(Map.of("haproxy",
-                Map.of("enabled", true, "acls", "/x")), engine, clock, 6619))
-                .hasMessageContaining("bridge.haproxy.acls").hasMessageContaining("unknown option");
-        assertThat(org.tlsjail.bridge.HostBanBridges.fromYaml(Map.of("haproxy", Map.of("enabled", true,
-                "address", "127.0.0.1:9999", "acl", "#3")), engine, clock, 6619)).singleElement()
+        HaproxyBridgeConfig d = HaproxyBridgeConfig.defaults();
+        assertThatThrownBy(() -> new HaproxyBridgeConfig(d.socket(), HaproxyBridgeConfig.parseAddress("127.0.0.1:1"),
+                d.acl(), d.queue())).hasMessageContaining("not both");
+        assertThatThrownBy(() -> HaproxyBridgeConfig.parseAddress("dead.beef:9999"))
+                .hasMessageStartingWith("bridge.haproxy.address: ").hasMessageContaining("host names are not resolved");
+        assertThatThrownBy(() -> HaproxyBridgeConfig.parseAddress("127.0.0.1:0")).hasMessageContaining("IP:PORT");
+        assertThat(HaproxyBridgeConfig.parseAddress("[::1]:9999").getAddress().isLoopbackAddress()).isTrue();
+        HaproxyBridgeConfig tcp = d.withAddress(HaproxyBridgeConfig.parseAddress("127.0.0.1:9999")).withAcl("#3");
+        assertThat(org.tlsjail.bridge.HostBanBridges.create(new org.tlsjail.bridge.BridgeConfig(null, null, tcp), engine,
+                clock)).singleElement()
                 .satisfies(b -> assertThat(b.status().name()).isEqualTo("haproxy acl #3 at 127.0.0.1:9999"));
     }
 }

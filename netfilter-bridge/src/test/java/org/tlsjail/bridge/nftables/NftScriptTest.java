@@ -72,9 +72,10 @@ class NftScriptTest {
         assertThatThrownBy(() -> d.withTable("inet tlsjail")).hasMessageContaining("bridge.nftables.table");
         assertThatThrownBy(() -> d.withPort(0)).hasMessageContaining("bridge.nftables.port");
         assertThatThrownBy(() -> d.withPort(65536)).hasMessageContaining("bridge.nftables.port");
-        assertThatThrownBy(() -> d.withTimeout(Duration.ZERO)).hasMessageContaining("bridge.nftables.timeout");
-        assertThatThrownBy(() -> d.withMaxPending(-1)).hasMessageContaining("bridge.nftables.max-pending");
-        assertThatThrownBy(() -> d.withReconcileInterval(null)).hasMessageContaining("bridge.nftables.reconcile-interval");
+        assertThatThrownBy(() -> d.withQueue(q -> q.withTimeout(Duration.ZERO))).hasMessageContaining("bridge.nftables.timeout");
+        assertThatThrownBy(() -> d.withQueue(q -> q.withMaxPending(-1))).hasMessageContaining("bridge.nftables.max-pending");
+        assertThatThrownBy(() -> d.withQueue(q -> q.withReconcileInterval(null)))
+                .hasMessageContaining("bridge.nftables.reconcile-interval");
         assertThatThrownBy(() -> NftAction.parse("accept")).hasMessageContaining("bridge.nftables.action");
         assertThat(NftAction.parse("Reject")).isEqualTo(NftAction.REJECT);
     }

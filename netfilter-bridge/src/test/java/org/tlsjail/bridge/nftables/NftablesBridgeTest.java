@@ -164,7 +164,7 @@ class NftablesBridgeTest {
 
     @Test
     void aTableDeletedBehindItsBackIsRecreatedWithTheBans() throws Exception {
-        start(config("tjheal").withReconcileInterval(Duration.ofMillis(200)));
+        start(config("tjheal").withQueue(q -> q.withReconcileInterval(Duration.ofMillis(200))));
         engine.ban(InetAddress.getByName("192.0.2.30"), null, "manual");
         awaitApplied(1);
         lab.nft("delete", "table", "inet", "tjheal"); // what a firewall reload does
