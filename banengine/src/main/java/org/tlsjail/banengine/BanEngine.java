@@ -132,13 +132,20 @@ public final class BanEngine {
         }
         JailConfig c = config;
         long until;
+        // an ignoreip address is never banned, also when its unit is (a partner in an attacker's
+        // /64 or ipv4-prefix block): only then, and only on a hit, is ignoreip looked at
+        List<IpRange> inside;
         if (source instanceof Inet4Address && INET4_HASH_IS_ADDRESS) {
             until = table.untilOf(0, SourceKey.V4_MAPPED | (source.hashCode() & Masks.v4(c.ipv4Prefix()) & 0xFFFF_FFFFL));
+            inside = ignoreInsideV4Units;
         } else if (source instanceof Inet6Address a6) {
-            until = inet6Bits.untilOf(table, a6, c.ipv4Prefix(), c.ipv6Prefix());
+            // the memo checks ignoreip on the bits it already has (Addresses.isIpv4 would copy them again)
+            until = inet6Bits.untilOf(table, a6, c.ipv4Prefix(), c.ipv6Prefix(), ignoreInsideV4Units, ignoreInsideV6Units);
+            inside = List.of();
         } else {
             SourceKey k = c.keyOf(source);
             until = table.untilOf(k.hi(), k.lo());
+            inside = Addresses.isIpv4(source) ? ignoreInsideV4Units : ignoreInsideV6Units;
         }
         if (until == 0) {
             return false;
@@ -147,9 +154,6 @@ public final class BanEngine {
         if (until <= (now != 0 ? now : clock.millis())) {
             return false;
         }
-        // an ignoreip address is never banned, also when its unit is (a partner in an attacker's
-        // /64 or ipv4-prefix block): only then, and only on a hit, is ignoreip looked at
-        List<IpRange> inside = Addresses.isIpv4(source) ? ignoreInsideV4Units : ignoreInsideV6Units;
         return inside.isEmpty() || !isIn(inside, source);
     }
 

@@ -1,6 +1,7 @@
 package org.tlsjail.banengine;
 
 import java.net.Inet6Address;
+import java.util.List;
 
 /**
  * The 128 bits of recently seen IPv6 addresses, so {@link BanEngine#isBanned} need not call
@@ -55,6 +56,17 @@ final class Inet6Bits {
      * from its entry if it has one, else from one copy of its bytes.
      */
     long untilOf(BanTable table, Inet6Address address, int ipv4Prefix, int ipv6Prefix) {
+        return untilOf(table, address, ipv4Prefix, ipv6Prefix, List.of(), List.of());
+    }
+
+    /**
+     * As {@link #untilOf(BanTable, Inet6Address, int, int)}, but 0 (not banned) where the address
+     * lies in one of the ignoreip ranges narrower than its ban unit ({@code v4Inside} for an
+     * IPv4-mapped address, {@code v6Inside} otherwise), looked at only when its key has an entry:
+     * the answer {@code IpRange.contains} gives, from the same bits, without another copy.
+     */
+    long untilOf(BanTable table, Inet6Address address, int ipv4Prefix, int ipv6Prefix,
+                 List<IpRange> v4Inside, List<IpRange> v6Inside) {
         int h = address.hashCode();
         int slot = (h * 0x9E3779B9) >>> SHIFT;
         Entry e = entries[slot];
@@ -74,7 +86,27 @@ final class Inet6Bits {
                 lastMiss[slot] = h;
             }
         }
-        return table.untilOf(keyHi(hi, lo, ipv6Prefix), keyLo(hi, lo, ipv4Prefix, ipv6Prefix));
+        long until = table.untilOf(keyHi(hi, lo, ipv6Prefix), keyLo(hi, lo, ipv4Prefix, ipv6Prefix));
+        if (until == 0) {
+            return 0;
+        }
+        boolean v4 = isIpv4Mapped(hi, lo);
+        return isIn(v4 ? v4Inside : v6Inside, hi, lo, v4) ? 0 : until;
+    }
+
+    /** {@code IpRange.contains} on the address's bits; ranges of the address's own family only. */
+    private static boolean isIn(List<IpRange> ranges, long hi, long lo, boolean v4) {
+        for (int i = 0; i < ranges.size(); i++) { // indexed: no iterator on the hot path
+            SourceKey p = ranges.get(i).prefix();
+            int length = p.prefixLength();
+            boolean in = v4
+                    ? p.hi() == 0 && (SourceKey.V4_MAPPED | (lo & Masks.v4(length - 96) & 0xFFFF_FFFFL)) == p.lo()
+                    : (hi & Masks.hi(length)) == p.hi() && (lo & Masks.lo(length)) == p.lo();
+            if (in) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static long bits(byte[] b, int off) {
