@@ -137,7 +137,15 @@ public final class BanEngine {
         List<IpRange> inside;
         if (source instanceof Inet4Address && INET4_HASH_IS_ADDRESS) {
             until = table.untilOf(0, SourceKey.V4_MAPPED | (source.hashCode() & Masks.v4(c.ipv4Prefix()) & 0xFFFF_FFFFL));
-            inside = ignoreInsideV4Units;
+            if (until == 0) {
+                return false;
+            }
+            // on the address's bits: IpRange.contains would copy them (ipv4-prefix below 32 only)
+            List<IpRange> v4Inside = ignoreInsideV4Units;
+            if (!v4Inside.isEmpty() && Inet6Bits.isIn(v4Inside, 0, SourceKey.V4_MAPPED | (source.hashCode() & 0xFFFF_FFFFL), true)) {
+                return false;
+            }
+            inside = List.of();
         } else if (source instanceof Inet6Address a6) {
             // the memo checks ignoreip on the bits it already has (Addresses.isIpv4 would copy them again)
             until = inet6Bits.untilOf(table, a6, c.ipv4Prefix(), c.ipv6Prefix(), ignoreInsideV4Units, ignoreInsideV6Units);

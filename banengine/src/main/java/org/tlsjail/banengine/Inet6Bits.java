@@ -94,8 +94,11 @@ final class Inet6Bits {
         return isIn(v4 ? v4Inside : v6Inside, hi, lo, v4) ? 0 : until;
     }
 
-    /** {@code IpRange.contains} on the address's bits; ranges of the address's own family only. */
-    private static boolean isIn(List<IpRange> ranges, long hi, long lo, boolean v4) {
+    /**
+     * {@code IpRange.contains} on an address's bits (an IPv4 address in its mapped form, {@code v4}
+     * true); ranges of the address's own family only.
+     */
+    static boolean isIn(List<IpRange> ranges, long hi, long lo, boolean v4) {
         for (int i = 0; i < ranges.size(); i++) { // indexed: no iterator on the hot path
             SourceKey p = ranges.get(i).prefix();
             int length = p.prefixLength();

@@ -118,6 +118,9 @@ class Inet6BitsPropertyTest {
         for (byte[] b : bannedSet) {
             InetAddress p = inet6(neighbour(b, r.nextInt(128)), r.nextInt(-1, 3));
             probes.add(p);
+            if (Addresses.isIpv4Mapped(p.getAddress())) {
+                probes.add(v4Of(p.getAddress())); // the same neighbour as an Inet4Address (the engine's IPv4 path)
+            }
             if (r.nextInt(3) == 0) {
                 ignore.add(SourceKey.of(p, 32, 128).toString()); // the address alone, as an operator writes it
             }
