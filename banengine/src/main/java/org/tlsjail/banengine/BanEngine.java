@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * source that reaches {@code maxretry} failures within {@code findtime} for {@code bantime}.
  *
  * <p>{@link #isBanned(InetAddress)} is the hot path (every accepted connection): lock-free and
- * allocation-free for an IPv4 source and for an IPv6 source seen recently. Everything that changes bans runs under one lock, so bans,
- * unbans and listener events are totally ordered. No I/O happens under that lock: a listener that
+ * allocation-free for an IPv4 source and for an IPv6 source seen recently. Everything that
+ * changes bans runs under one lock, so bans, unbans and listener events are totally ordered. No I/O happens under that lock: a listener that
  * persists events (the journal) queues them there and the call that made them waits, after the
  * lock is released, until they are durable ({@link BanListener#awaitDurable()}). Time comes only
  * from the injected {@link InstantSource}.
