@@ -23,5 +23,9 @@ cp="bench/target/classes:$(cat bench/target/bench-classpath.txt)"
 java -Xmx1g -cp "$cp" org.tlsjail.bench.BenchMain "${smoke[@]}" \
     --report "$report" --work bench/target/bench-work
 # Cluster mode (a private redis-server on loopback): adds its own section to the same report.
+# --engine-only stops before it: ClusterBench takes no such option and is not the engine.
+for arg in "$@"; do
+    [[ "$arg" == --engine-only ]] && exit 0
+done
 exec java -Xmx1g -cp "$cp" org.tlsjail.bench.cluster.ClusterBench "${smoke[@]}" \
     --report "$report" --work bench/target/bench-work

@@ -3,6 +3,7 @@ package org.tlsjail.banengine;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * The ban decision: counts failed handshakes per source in a strict sliding window and bans a
  * source that reaches {@code maxretry} failures within {@code findtime} for {@code bantime}.
  *
- * <p>{@link #isBanned(InetAddress)} is the hot path (every accepted connection): lock-free and,
- * for an IPv4 source, allocation-free. Everything that changes bans runs under one lock, so bans,
- * unbans and listener events are totally ordered. No I/O happens under that lock: a listener that
+ * <p>{@link #isBanned(InetAddress)} is the hot path (every accepted connection): lock-free and
+ * allocation-free for an IPv4 source and for an IPv6 source seen recently. Everything that
+ * changes bans runs under one lock, so bans, unbans and listener events are totally ordered. No I/O happens under that lock: a listener that
  * persists events (the journal) queues them there and the call that made them waits, after the
  * lock is released, until they are durable ({@link BanListener#awaitDurable()}). Time comes only
  * from the injected {@link InstantSource}.
@@ -40,6 +41,7 @@ public final class BanEngine {
 
     private final InstantSource clock;
     private final BanTable table = new BanTable();
+    private final Inet6Bits inet6Bits = new Inet6Bits();
     private final FailureTracker failures;
     private final List<BanListener> listeners = new CopyOnWriteArrayList<>();
     private final List<FailureListener> failureListeners = new CopyOnWriteArrayList<>();
@@ -108,8 +110,15 @@ public final class BanEngine {
     // ---------------------------------------------------------------- hot path
 
     /**
-     * True if {@code source} is banned right now. Lock-free; allocates nothing for IPv4 sources
-     * (an IPv6 source costs the 16-byte copy {@link InetAddress#getAddress()} makes).
+     * True if {@code source} is banned right now. Lock-free. Allocates nothing for an IPv4 source.
+     * An IPv6 source's bits come from a small memo of recently seen addresses ({@code Inet6Bits},
+     * {@value Inet6Bits#SLOTS} entries, looked up by {@code hashCode}/{@code equals}, which read the
+     * address without copying it): an address allocates nothing once it has been checked twice;
+     * before that, or when a newer address took its slot, it costs the 16-byte copy
+     * {@link InetAddress#getAddress()} makes (and on its second check a 32-byte entry). So a source
+     * that keeps connecting from one address is checked without allocating; a sprayer using a fresh
+     * address of its /64 per connection costs one copy per connection. An IPv4-mapped
+     * {@code Inet6Address} ({@code ::ffff:a.b.c.d}) is the IPv4 source; a scope id is ignored.
      *
      * <p>While {@link #startSweeper()} runs, "now" is the coarse clock it keeps (read from the
      * injected clock every {@value #COARSE_TICK_MILLIS} ms) instead of a clock read per call: a
@@ -122,17 +131,30 @@ public final class BanEngine {
             return false;
         }
         JailConfig c = config;
-        long hi;
-        long lo;
+        long until;
+        // an ignoreip address is never banned, also when its unit is (a partner in an attacker's
+        // /64 or ipv4-prefix block): only then, and only on a hit, is ignoreip looked at
+        List<IpRange> inside;
         if (source instanceof Inet4Address && INET4_HASH_IS_ADDRESS) {
-            hi = 0;
-            lo = SourceKey.V4_MAPPED | (source.hashCode() & Masks.v4(c.ipv4Prefix()) & 0xFFFF_FFFFL);
+            until = table.untilOf(0, SourceKey.V4_MAPPED | (source.hashCode() & Masks.v4(c.ipv4Prefix()) & 0xFFFF_FFFFL));
+            if (until == 0) {
+                return false;
+            }
+            // on the address's bits: IpRange.contains would copy them (ipv4-prefix below 32 only)
+            List<IpRange> v4Inside = ignoreInsideV4Units;
+            if (!v4Inside.isEmpty() && Inet6Bits.isIn(v4Inside, 0, SourceKey.V4_MAPPED | (source.hashCode() & 0xFFFF_FFFFL), true)) {
+                return false;
+            }
+            inside = List.of();
+        } else if (source instanceof Inet6Address a6) {
+            // the memo checks ignoreip on the bits it already has (Addresses.isIpv4 would copy them again)
+            until = inet6Bits.untilOf(table, a6, c.ipv4Prefix(), c.ipv6Prefix(), ignoreInsideV4Units, ignoreInsideV6Units);
+            inside = List.of();
         } else {
             SourceKey k = c.keyOf(source);
-            hi = k.hi();
-            lo = k.lo();
+            until = table.untilOf(k.hi(), k.lo());
+            inside = Addresses.isIpv4(source) ? ignoreInsideV4Units : ignoreInsideV6Units;
         }
-        long until = table.untilOf(hi, lo);
         if (until == 0) {
             return false;
         }
@@ -140,9 +162,6 @@ public final class BanEngine {
         if (until <= (now != 0 ? now : clock.millis())) {
             return false;
         }
-        // an ignoreip address is never banned, also when its unit is (a partner in an attacker's
-        // /64 or ipv4-prefix block): only then, and only on a hit, is ignoreip looked at
-        List<IpRange> inside = Addresses.isIpv4(source) ? ignoreInsideV4Units : ignoreInsideV6Units;
         return inside.isEmpty() || !isIn(inside, source);
     }
 
