@@ -15,9 +15,7 @@ class ClusterConfigTest {
     Path dir;
 
     private TlsjailConfig load(String yaml) throws Exception {
-        Path f = dir.resolve("tlsjail.yaml");
-        Files.writeString(f, yaml);
-        return new ConfigLoader(dir).load(f, null);
+        return TestConfigFiles.load(dir, yaml);
     }
 
     private Path password(String text, String mode) throws Exception {

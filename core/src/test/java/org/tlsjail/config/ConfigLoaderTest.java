@@ -17,22 +17,11 @@ class ConfigLoaderTest {
     Path dir;
 
     private TlsjailConfig load(String yaml) throws Exception {
-        Path f = dir.resolve("tlsjail.yaml");
-        Files.writeString(f, yaml);
-        return new ConfigLoader(dir).load(f, null);
+        return TestConfigFiles.load(dir, yaml);
     }
 
     private ConfigException error(String yaml) {
-        Path f = dir.resolve("tlsjail.yaml");
-        try {
-            Files.writeString(f, yaml);
-            new ConfigLoader(dir).load(f, null);
-        } catch (ConfigException e) {
-            return e;
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-        throw new AssertionError("expected a ConfigException for:\n" + yaml);
+        return TestConfigFiles.refusal(dir, yaml);
     }
 
     @Test

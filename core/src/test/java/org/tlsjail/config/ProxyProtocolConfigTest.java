@@ -16,20 +16,11 @@ class ProxyProtocolConfigTest {
     Path dir;
 
     private TlsjailConfig load(String yaml) throws Exception {
-        Path f = dir.resolve("tlsjail.yaml");
-        Files.writeString(f, yaml);
-        return new ConfigLoader(dir).load(f, null);
+        return TestConfigFiles.load(dir, yaml);
     }
 
     private String error(String yaml) {
-        try {
-            load(yaml);
-        } catch (ConfigException e) {
-            return e.getMessage();
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-        throw new AssertionError("expected a ConfigException for:\n" + yaml);
+        return TestConfigFiles.refusal(dir, yaml).getMessage();
     }
 
     @Test
