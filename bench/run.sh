@@ -20,7 +20,7 @@ done
 mvn -B -q -pl bench -am package -DskipTests
 cp="bench/target/classes:$(cat bench/target/bench-classpath.txt)"
 
-java -Xmx1g -cp "$cp" org.tlsjail.bench.BenchMain "${smoke[@]}" \
+java -Xmx1g --add-opens=java.base/java.net=ALL-UNNAMED -cp "$cp" org.tlsjail.bench.BenchMain "${smoke[@]}" \
     --report "$report" --work bench/target/bench-work
 # Cluster mode (a private redis-server on loopback): adds its own section to the same report.
 # --engine-only stops before it: ClusterBench takes no such option and is not the engine.

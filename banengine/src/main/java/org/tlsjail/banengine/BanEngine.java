@@ -41,7 +41,7 @@ public final class BanEngine {
 
     private final InstantSource clock;
     private final BanTable table = new BanTable();
-    private final Inet6Bits inet6Bits = new Inet6Bits();
+    private final Inet6Bits inet6Bits;
     private final FailureTracker failures;
     private final List<BanListener> listeners = new CopyOnWriteArrayList<>();
     private final List<FailureListener> failureListeners = new CopyOnWriteArrayList<>();
@@ -76,6 +76,12 @@ public final class BanEngine {
     private volatile long banEpoch;
 
     public BanEngine(JailConfig config, InstantSource clock) {
+        this(config, clock, Inet6InPlace.AVAILABLE);
+    }
+
+    /** {@code inet6InPlace}: read IPv6 sources in place (only where {@link Inet6InPlace#AVAILABLE}); false for the memo. */
+    BanEngine(JailConfig config, InstantSource clock, boolean inet6InPlace) {
+        this.inet6Bits = new Inet6Bits(inet6InPlace && Inet6InPlace.AVAILABLE);
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.ignore = config.ignoreRanges();
@@ -83,6 +89,14 @@ public final class BanEngine {
         this.ignoreInsideV6Units = config.ignoreRangesInsideUnits(false);
         this.failures = new FailureTracker(config, clock.millis(), new java.security.SecureRandom().nextLong());
         this.banHistory = newBanHistory(config);
+    }
+
+    /**
+     * Whether {@link #isBanned} reads IPv6 sources in place (the JVM opens {@code java.net} to
+     * tlsjail and {@code -Dtlsjail.inet6.in-place=false} is not set), so it allocates nothing for any of them.
+     */
+    public static boolean readsIpv6InPlace() {
+        return Inet6InPlace.AVAILABLE;
     }
 
     public JailConfig config() {
@@ -110,8 +124,10 @@ public final class BanEngine {
     // ---------------------------------------------------------------- hot path
 
     /**
-     * True if {@code source} is banned right now. Lock-free. Allocates nothing for an IPv4 source.
-     * An IPv6 source's bits come from a small memo of recently seen addresses ({@code Inet6Bits},
+     * True if {@code source} is banned right now. Lock-free. Allocates nothing for an IPv4 source,
+     * nor for an IPv6 one where the JVM opens {@code java.net} to tlsjail ({@code --add-opens
+     * java.base/java.net=ALL-UNNAMED}, as the launcher runs it): its bits are then read from the
+     * address's own array ({@code Inet6InPlace}). Without that flag, an IPv6 source's bits come from a small memo of recently seen addresses ({@code Inet6Bits},
      * {@value Inet6Bits#SLOTS} entries, looked up by {@code hashCode}/{@code equals}, which read the
      * address without copying it): an address allocates nothing once it has been checked twice;
      * before that, or when a newer address took its slot, it costs the 16-byte copy

@@ -4,9 +4,10 @@ import java.net.Inet6Address;
 import java.util.List;
 
 /**
- * The 128 bits of recently seen IPv6 addresses, so {@link BanEngine#isBanned} need not call
- * {@link Inet6Address#getAddress()} (which copies them into a new 16-byte array) for a source it
- * saw a moment ago.
+ * The 128 bits of an IPv6 source for {@link BanEngine#isBanned}, without the copy
+ * {@link Inet6Address#getAddress()} makes: read in place where the JVM allows it
+ * ({@link Inet6InPlace}), else from a memo of recently seen addresses, so a source retrying from
+ * one address costs no copy after its second check. The rest of this comment is about the memo.
  *
  * <p>A fixed array of {@value #SLOTS} immutable entries, indexed by {@link Inet6Address#hashCode()}
  * and confirmed with {@link Inet6Address#equals}: both read the address's own bytes without
@@ -47,9 +48,16 @@ final class Inet6Bits {
         }
     }
 
+    /** Read the address's own array ({@link Inet6InPlace}) instead of the memo. */
+    private final boolean inPlace;
     private final Entry[] entries = new Entry[SLOTS];
     /** Per slot, the hash of the last address that missed there (a hint: a racy int is fine). */
     private final int[] lastMiss = new int[SLOTS];
+
+    /** {@code inPlace} only where {@link Inet6InPlace#AVAILABLE}: then the memo stays empty. */
+    Inet6Bits(boolean inPlace) {
+        this.inPlace = inPlace;
+    }
 
     /**
      * {@link BanTable#untilOf} for the key {@link SourceKey#of} makes of {@code address}: the bits
@@ -67,11 +75,17 @@ final class Inet6Bits {
      */
     long untilOf(BanTable table, Inet6Address address, int ipv4Prefix, int ipv6Prefix,
                  List<IpRange> v4Inside, List<IpRange> v6Inside) {
+        long hi;
+        long lo;
+        if (inPlace) {
+            byte[] own = Inet6InPlace.bytes(address);
+            hi = Inet6InPlace.hi(own);
+            lo = Inet6InPlace.lo(own);
+            return decide(table, hi, lo, ipv4Prefix, ipv6Prefix, v4Inside, v6Inside);
+        }
         int h = address.hashCode();
         int slot = (h * 0x9E3779B9) >>> SHIFT;
         Entry e = entries[slot];
-        long hi;
-        long lo;
         if (e != null && e.address.equals(address)) {
             hi = e.hi;
             lo = e.lo;
@@ -86,6 +100,11 @@ final class Inet6Bits {
                 lastMiss[slot] = h;
             }
         }
+        return decide(table, hi, lo, ipv4Prefix, ipv6Prefix, v4Inside, v6Inside);
+    }
+
+    private static long decide(BanTable table, long hi, long lo, int ipv4Prefix, int ipv6Prefix,
+                               List<IpRange> v4Inside, List<IpRange> v6Inside) {
         long until = table.untilOf(keyHi(hi, lo, ipv6Prefix), keyLo(hi, lo, ipv4Prefix, ipv6Prefix));
         if (until == 0) {
             return 0;

@@ -25,8 +25,8 @@ import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code isBanned}'s IPv6 path (the {@link Inet6Bits} memo) gives exactly the answer the old path
- * gave, which keyed every address with {@link SourceKey#of}: for every prefix length, IPv4-mapped
+ * {@code isBanned}'s IPv6 paths (the {@link Inet6Bits} memo, and the bits read in place by
+ * {@link Inet6InPlace}) give exactly the answer the old path gave, which keyed every address with {@link SourceKey#of}: for every prefix length, IPv4-mapped
  * addresses held as {@code Inet6Address} (counted as IPv4), any scope id, addresses crafted to
  * share a memo slot, and threads racing on the same slots.
  */
@@ -89,11 +89,11 @@ class Inet6BitsPropertyTest {
     @Property(tries = 2000)
     void lookupMatchesOldPath(@ForAll("addresses") byte[] banned, @ForAll @IntRange(min = 0, max = 127) int bit,
                               @ForAll @IntRange(min = 0, max = 32) int v4, @ForAll @IntRange(min = 0, max = 128) int v6,
-                              @ForAll @IntRange(min = -1, max = 3) int scope) {
+                              @ForAll @IntRange(min = -1, max = 3) int scope, @ForAll boolean inPlace) {
         BanTable table = new BanTable();
         SourceKey key = SourceKey.of(inet6(banned, -1), v4, v6);
         table.put(key.hi(), key.lo(), 42);
-        Inet6Bits memo = new Inet6Bits();
+        Inet6Bits memo = new Inet6Bits(inPlace);
         for (byte[] probe : List.of(banned, neighbour(banned, bit))) {
             boolean expected = SourceKey.of(inet6(probe, scope), v4, v6).equals(key);
             for (int sight = 1; sight <= 3; sight++) {
@@ -111,7 +111,8 @@ class Inet6BitsPropertyTest {
     @Property(tries = 300)
     void engineAnswersAsTheOldKeyDid(@ForAll("sets") List<byte[]> bannedSet, @ForAll("sets") List<byte[]> others,
                                      @ForAll @IntRange(min = 8, max = 32) int v4,
-                                     @ForAll @IntRange(min = 16, max = 128) int v6, @ForAll long seed) {
+                                     @ForAll @IntRange(min = 16, max = 128) int v6, @ForAll long seed,
+                                     @ForAll boolean inPlace) {
         SplittableRandom r = new SplittableRandom(seed);
         List<InetAddress> probes = new ArrayList<>();
         List<String> ignore = new ArrayList<>();
@@ -126,7 +127,7 @@ class Inet6BitsPropertyTest {
             }
         }
         JailConfig config = JailConfig.builder().ipv4Prefix(v4).ipv6Prefix(v6).ignoreIp(ignore).build();
-        BanEngine engine = new BanEngine(config, new ManualClock());
+        BanEngine engine = new BanEngine(config, new ManualClock(), inPlace);
         Set<SourceKey> keys = new HashSet<>();
         for (byte[] b : bannedSet) {
             if (!engine.isIgnored(inet6(b, -1))) {
@@ -173,7 +174,7 @@ class Inet6BitsPropertyTest {
         byte[] partner = {0x20, 0x01, 0x0d, (byte) 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
         byte[] attacker = {0, 0, 0, 0, 0x20, 0x01, 0x0d, (byte) 0xb8, 0, 0, 0, 7, 0, 1, 0, 0};
         assertThat(inet6(attacker, -1).hashCode()).isEqualTo(inet6(partner, -1).hashCode());
-        BanEngine engine = new BanEngine(JailConfig.builder().ipv6Prefix(128).build(), new ManualClock());
+        BanEngine engine = new BanEngine(JailConfig.builder().ipv6Prefix(128).build(), new ManualClock(), false);
         engine.ban(inet6(attacker, -1), Duration.ofHours(1), "t");
         for (int i = 0; i < 5; i++) {
             assertThat(engine.isBanned(inet6(partner, -1))).as("partner, sight %d", i).isFalse();
@@ -190,7 +191,7 @@ class Inet6BitsPropertyTest {
      */
     @Test
     void racingThreadsOnSharedSlotsAlwaysGetTheOldAnswer() throws Exception {
-        BanEngine engine = new BanEngine(JailConfig.builder().ipv6Prefix(64).build(), new ManualClock());
+        BanEngine engine = new BanEngine(JailConfig.builder().ipv6Prefix(64).build(), new ManualClock(), false);
         List<InetAddress> probes = new ArrayList<>();
         List<Boolean> expected = new ArrayList<>();
         Set<SourceKey> keys = new HashSet<>();

@@ -167,6 +167,10 @@ public final class Daemon {
                     new org.tlsjail.config.MetricsSection(config.metrics().host(), metrics.port()).listen());
         }
         org.tlsjail.config.ConfigWarnings.of(config).forEach(w -> LOG.warn("{}", w));
+        if (!BanEngine.readsIpv6InPlace()) {
+            LOG.info("the ban check copies each IPv6 source's address (16 bytes per connection); the launcher's "
+                    + "--add-opens java.base/java.net=ALL-UNNAMED avoids that");
+        }
         joinCluster();
         bridges = startBridges(config);
         closeables.add(() -> stopBridges(bridges));

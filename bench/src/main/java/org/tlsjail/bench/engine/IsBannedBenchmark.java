@@ -54,6 +54,14 @@ public class IsBannedBenchmark {
     @Param({"fresh", "repeated"})
     public String source;
 
+    /**
+     * How the engine reads an IPv6 source: {@code in-place} (the JVM opens java.net, as the launcher
+     * runs the daemon) or {@code memo} (run with {@code -Dtlsjail.inet6.in-place=false}, as an
+     * embedding application without the flag gets). A label the set-up checks against the property.
+     */
+    @Param({"in-place"})
+    public String inet6;
+
     private BanEngine engine;
     private AutoCloseable sweeper;
     private ConcurrentHashMap<InetAddress, Long> map;
@@ -69,6 +77,9 @@ public class IsBannedBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         boolean v4 = family.equals("v4");
+        if (inet6.equals("memo") != "false".equals(System.getProperty("tlsjail.inet6.in-place"))) {
+            throw new IllegalStateException("inet6=" + inet6 + " needs -Dtlsjail.inet6.in-place=false exactly for memo");
+        }
         engine = new BanEngine(JailConfig.builder().maxBans(Math.max(bans, 100_000)).build(), InstantSource.system());
         sweeper = engine.startSweeper(); // as the daemon runs it: isBanned reads the sweeper's coarse clock
         map = new ConcurrentHashMap<>();

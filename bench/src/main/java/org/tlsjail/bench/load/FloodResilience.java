@@ -23,7 +23,8 @@ import org.tlsjail.testing.StalledFlood;
 public final class FloodResilience implements ReportPart {
     /** The daemon flags of core/src/main/dist/bin/tlsjail (keep in step), but a short periodic-GC interval. */
     static final List<String> DAEMON_FLAGS = List.of("-Xms32m", "-Xmx512m", "-XX:+UseG1GC",
-            "-XX:G1PeriodicGCInterval=5000", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30");
+            "-XX:G1PeriodicGCInterval=5000", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
+            "--add-opens=java.base/java.net=ALL-UNNAMED");
     static final int MAX_RETRY = 3;
     static final int PER_SOURCE = 8;
 

@@ -34,6 +34,7 @@ public final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Dlogback.configurationFile=bench-logback.xml");
+        cmd.add("--add-opens=java.base/java.net=ALL-UNNAMED"); // as the launcher runs the daemon
         cmd.addAll(List.of(jvmArgs));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ServerMain.class.getName(), kind,
                 pki.dir().toString()));

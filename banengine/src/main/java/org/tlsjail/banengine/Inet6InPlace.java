@@ -1,0 +1,94 @@
+package org.tlsjail.banengine;
+
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
+import java.net.Inet6Address;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * An IPv6 address's bits read from the address's own 16-byte array, where the only public way,
+ * {@link Inet6Address#getAddress()}, copies them into a new one: the copy is the one thing
+ * {@code isBanned} would otherwise allocate for a refused IPv6 connection from an address it has
+ * not seen (a sprayer walking its /64).
+ *
+ * <p>Only where the JVM opens {@code java.net} to tlsjail ({@code --add-opens
+ * java.base/java.net=ALL-UNNAMED}, which the launcher passes; an embedding application may). The
+ * fields are found once through the supported {@link MethodHandles#privateLookupIn} and checked
+ * against {@code getAddress()} on sample addresses before they are used; where the flag is absent,
+ * the fields differ in a future JDK, or the check fails, {@link #AVAILABLE} is false and the
+ * engine falls back to {@link Inet6Bits}'s memo (no copy for a retrying address, one for a new
+ * one). {@code -Dtlsjail.inet6.in-place=false} turns it off.
+ *
+ * <p>The array is only read, never kept or written.
+ */
+final class Inet6InPlace {
+    /** (Inet6Address)byte[]: the address's own array; null where not available. */
+    private static final MethodHandle BYTES = find(MethodHandles.lookup());
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+    /** Whether {@link #hi} and {@link #lo} may be called (a constant after class initialization). */
+    static final boolean AVAILABLE = BYTES != null && !"false".equals(System.getProperty("tlsjail.inet6.in-place"));
+
+    private Inet6InPlace() {
+    }
+
+    /** The address's own array; only where {@link #AVAILABLE}. */
+    static byte[] bytes(Inet6Address a) {
+        try {
+            return (byte[]) BYTES.invokeExact(a);
+        } catch (Throwable t) { // a field getter throws nothing; kept from the signature only
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** The first 64 bits, big-endian, as {@code SourceKey} counts them. */
+    static long hi(byte[] b) {
+        return (long) LONGS.get(b, 0);
+    }
+
+    /** The last 64 bits. */
+    static long lo(byte[] b) {
+        return (long) LONGS.get(b, 8);
+    }
+
+    /**
+     * The getter, or null if {@code caller} cannot reach the fields or they do not hold what
+     * {@code getAddress()} returns. Package-private so a test can pass a lookup without access.
+     */
+    static MethodHandle find(MethodHandles.Lookup caller) {
+        try {
+            Class<?> holder = Class.forName("java.net.Inet6Address$Inet6AddressHolder");
+            MethodHandle holderOf = MethodHandles.privateLookupIn(Inet6Address.class, caller)
+                    .findGetter(Inet6Address.class, "holder6", holder);
+            MethodHandle arrayOf = MethodHandles.privateLookupIn(holder, caller)
+                    .findGetter(holder, "ipaddress", byte[].class);
+            MethodHandle bytes = MethodHandles.filterReturnValue(holderOf, arrayOf)
+                    .asType(MethodType.methodType(byte[].class, Inet6Address.class));
+            for (int sample = 0; sample < 4; sample++) {
+                byte[] b = new byte[16];
+                for (int i = 0; i < 16; i++) {
+                    b[i] = (byte) (sample == 0 ? 0x20 + i : sample == 1 ? 0xFF - i * 7 : 0);
+                }
+                if (sample == 2) {
+                    b[10] = (byte) 0xFF; // IPv4-mapped, 10.1.2.3
+                    b[11] = (byte) 0xFF;
+                    b[12] = 10;
+                    b[13] = 1;
+                    b[14] = 2;
+                    b[15] = 3;
+                }
+                Inet6Address a = Inet6Address.getByAddress(null, b, sample == 1 ? 3 : -1);
+                byte[] own = (byte[]) bytes.invokeExact(a);
+                if (own == null || own.length != 16 || !Arrays.equals(own, a.getAddress())) {
+                    return null;
+                }
+            }
+            return bytes;
+        } catch (Throwable notAvailable) { // no opens (IllegalAccessException), other fields, other JDK
+            return null;
+        }
+    }
+}
