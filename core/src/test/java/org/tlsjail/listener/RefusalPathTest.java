@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.tlsjail.banengine.BanEngine;
 import org.tlsjail.banengine.JailConfig;
@@ -68,13 +70,17 @@ class RefusalPathTest {
     }
 
     private TlsListener listener(BanEngine engine, InstantSource clock, HandshakeObserver... observers) throws Exception {
+        return listener(InetAddress.getLoopbackAddress(), engine, clock, observers);
+    }
+
+    private TlsListener listener(InetAddress bind, BanEngine engine, InstantSource clock, HandshakeObserver... observers)
+            throws Exception {
         DemoPki.Layout pki = DemoPki.ensure(dir);
         TlsSettings settings = TlsSettings.of(KeySource.pem(pki.serverChain(), pki.serverKey()),
                 TrustSource.pemBundle(pki.caCertificate()));
         TlsListener.Builder b = TlsListener.builder(ServerTls.load(settings, InstantSource.system()), engine,
                         (socket, remote, chain) -> { })
-                .config(ListenerConfig.builder().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                        .backlog(1024).build())
+                .config(ListenerConfig.builder().bind(new InetSocketAddress(bind, 0)).backlog(1024).build())
                 .clock(clock);
         for (HandshakeObserver o : observers) {
             b.observer(o);
@@ -82,20 +88,24 @@ class RefusalPathTest {
         return b.build();
     }
 
-    @Test
-    void aRefusedConnectionAllocatesNoMoreThanABareAcceptLoopAndReadsNoListenerClock() throws Exception {
+    /** IPv4 and IPv6 (the engine reads an IPv6 source in place: the test JVM gets the launcher's --add-opens). */
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "::1"})
+    void aRefusedConnectionAllocatesNoMoreThanABareAcceptLoopAndReadsNoListenerClock(String loopback) throws Exception {
+        InetAddress source = InetAddress.getByName(loopback);
         CountingClock engineClock = new CountingClock();
         CountingClock listenerClock = new CountingClock();
         BanEngine engine = new BanEngine(JailConfig.defaults(), engineClock); // no sweeper: isBanned reads the clock
-        engine.ban(InetAddress.getLoopbackAddress(), Duration.ofHours(1), "test");
+        engine.ban(source, Duration.ofHours(1), "test");
         DaemonMetrics metrics = new DaemonMetrics(engine, () -> 0); // the daemon's refusal observer
         Set<Thread> before = new HashSet<>(Thread.getAllStackTraces().keySet());
-        try (TlsListener jail = listener(engine, listenerClock, metrics, new HandshakeObserver() { }).start();
-             ServerSocketChannel bareServer = ServerSocketChannel.open(java.net.StandardProtocolFamily.INET)) {
+        try (TlsListener jail = listener(source, engine, listenerClock, metrics, new HandshakeObserver() { }).start();
+             ServerSocketChannel bareServer = ServerSocketChannel.open(source instanceof java.net.Inet6Address
+                     ? java.net.StandardProtocolFamily.INET6 : java.net.StandardProtocolFamily.INET)) {
             Thread acceptThread = Thread.getAllStackTraces().keySet().stream()
                     .filter(t -> !before.contains(t) && t.getName().startsWith("tlsjail-accept-"))
                     .findFirst().orElseThrow();
-            bareServer.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
+            bareServer.bind(new InetSocketAddress(source, 0), 1024);
             AtomicLong bareRefused = new AtomicLong();
             // the same JDK calls tlsjail's accept thread makes for a refusal, and nothing else
             Thread bare = new Thread(() -> {
@@ -164,7 +174,7 @@ class RefusalPathTest {
         return (after - before) / n;
     }
 
-    /** {@code n} connections from 127.0.0.1 (two threads), each read until the server's reset; waits until all are refused. */
+    /** {@code n} connections to {@code to} (two threads, from the loopback address of its family), each read until the server's reset; waits until all are refused. */
     private static void flood(InetSocketAddress to, int n, LongSupplier refused) throws Exception {
         long target = refused.getAsLong() + n;
         ExecutorService clients = Executors.newFixedThreadPool(2);
