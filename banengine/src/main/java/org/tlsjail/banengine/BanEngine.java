@@ -127,7 +127,8 @@ public final class BanEngine {
      * True if {@code source} is banned right now. Lock-free. Allocates nothing for an IPv4 source,
      * nor for an IPv6 one where the JVM opens {@code java.net} to tlsjail ({@code --add-opens
      * java.base/java.net=ALL-UNNAMED}, as the launcher runs it): its bits are then read from the
-     * address's own array ({@code Inet6InPlace}). Without that flag, an IPv6 source's bits come from a small memo of recently seen addresses ({@code Inet6Bits},
+     * address's own array ({@code Inet6InPlace}). Without that flag, an IPv6 source's bits come
+     * from a small memo of recently seen addresses ({@code Inet6Bits},
      * {@value Inet6Bits#SLOTS} entries, looked up by {@code hashCode}/{@code equals}, which read the
      * address without copying it): an address allocates nothing once it has been checked twice;
      * before that, or when a newer address took its slot, it costs the 16-byte copy

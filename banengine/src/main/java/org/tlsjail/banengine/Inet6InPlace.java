@@ -5,6 +5,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
@@ -29,7 +30,7 @@ final class Inet6InPlace {
     private static final MethodHandle BYTES = find(MethodHandles.lookup());
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
-    /** Whether {@link #hi} and {@link #lo} may be called (a constant after class initialization). */
+    /** Whether {@link #bytes} may be called (a constant once the class is initialized, so the JIT folds the test). */
     static final boolean AVAILABLE = BYTES != null && !"false".equals(System.getProperty("tlsjail.inet6.in-place"));
 
     private Inet6InPlace() {
@@ -67,20 +68,13 @@ final class Inet6InPlace {
                     .findGetter(holder, "ipaddress", byte[].class);
             MethodHandle bytes = MethodHandles.filterReturnValue(holderOf, arrayOf)
                     .asType(MethodType.methodType(byte[].class, Inet6Address.class));
-            for (int sample = 0; sample < 4; sample++) {
-                byte[] b = new byte[16];
-                for (int i = 0; i < 16; i++) {
-                    b[i] = (byte) (sample == 0 ? 0x20 + i : sample == 1 ? 0xFF - i * 7 : 0);
-                }
-                if (sample == 2) {
-                    b[10] = (byte) 0xFF; // IPv4-mapped, 10.1.2.3
-                    b[11] = (byte) 0xFF;
-                    b[12] = 10;
-                    b[13] = 1;
-                    b[14] = 2;
-                    b[15] = 3;
-                }
-                Inet6Address a = Inet6Address.getByAddress(null, b, sample == 1 ? 3 : -1);
+            byte[][] samples = {
+                    InetAddress.getByName("2001:db8:1:2:3:4:5:6").getAddress(),
+                    InetAddress.getByName("fe80::8:7:6:5").getAddress(), // with a scope id below
+                    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xFF, (byte) 0xFF, 10, 1, 2, 3}, // IPv4-mapped
+                    new byte[16]};
+            for (int i = 0; i < samples.length; i++) {
+                Inet6Address a = Inet6Address.getByAddress(null, samples[i], i == 1 ? 3 : -1);
                 byte[] own = (byte[]) bytes.invokeExact(a);
                 if (own == null || own.length != 16 || !Arrays.equals(own, a.getAddress())) {
                     return null;
