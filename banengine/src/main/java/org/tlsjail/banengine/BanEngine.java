@@ -81,7 +81,7 @@ public final class BanEngine {
 
     /** {@code inet6InPlace}: read IPv6 sources in place (only where {@link Inet6InPlace#AVAILABLE}); false for the memo. */
     BanEngine(JailConfig config, InstantSource clock, boolean inet6InPlace) {
-        this.inet6Bits = new Inet6Bits(inet6InPlace && Inet6InPlace.AVAILABLE);
+        this.inet6Bits = new Inet6Bits(inet6InPlace);
         this.clock = Objects.requireNonNull(clock, "clock");
         this.config = Objects.requireNonNull(config, "config");
         this.ignore = config.ignoreRanges();
@@ -97,6 +97,11 @@ public final class BanEngine {
      */
     public static boolean readsIpv6InPlace() {
         return Inet6InPlace.AVAILABLE;
+    }
+
+    /** Why {@link #readsIpv6InPlace()} is false (the flag missing, turned off, another JDK); empty if it is true. */
+    public static String whyIpv6NotReadInPlace() {
+        return Inet6InPlace.WHY_NOT;
     }
 
     public JailConfig config() {

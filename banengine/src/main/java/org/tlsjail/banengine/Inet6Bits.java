@@ -54,9 +54,9 @@ final class Inet6Bits {
     /** Per slot, the hash of the last address that missed there (a hint: a racy int is fine). */
     private final int[] lastMiss = new int[SLOTS];
 
-    /** {@code inPlace} only where {@link Inet6InPlace#AVAILABLE}: then the memo stays empty. */
+    /** {@code inPlace}: read in place if {@link Inet6InPlace#AVAILABLE} (then the memo stays empty), else the memo. */
     Inet6Bits(boolean inPlace) {
-        this.inPlace = inPlace;
+        this.inPlace = inPlace && Inet6InPlace.AVAILABLE;
     }
 
     /**

@@ -21,17 +21,27 @@ import java.util.Arrays;
  * against {@code getAddress()} on sample addresses before they are used; where the flag is absent,
  * the fields differ in a future JDK, or the check fails, {@link #AVAILABLE} is false and the
  * engine falls back to {@link Inet6Bits}'s memo (no copy for a retrying address, one for a new
- * one). {@code -Dtlsjail.inet6.in-place=false} turns it off.
+ * one). {@code -Dtlsjail.inet6.in-place=false} turns it off. Only tlsjail's jars on the class
+ * path (the unnamed module) are covered by {@code ALL-UNNAMED}; on the module path name the module.
  *
  * <p>The array is only read, never kept or written.
  */
 final class Inet6InPlace {
+    static final String PROPERTY = "tlsjail.inet6.in-place";
+    private static final boolean TURNED_OFF = "false".equals(System.getProperty(PROPERTY));
     /** (Inet6Address)byte[]: the address's own array; null where not available. */
-    private static final MethodHandle BYTES = find(MethodHandles.lookup());
+    private static final MethodHandle BYTES = TURNED_OFF ? null : find(MethodHandles.lookup());
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     /** Whether {@link #bytes} may be called (a constant once the class is initialized, so the JIT folds the test). */
-    static final boolean AVAILABLE = BYTES != null && !"false".equals(System.getProperty("tlsjail.inet6.in-place"));
+    static final boolean AVAILABLE = BYTES != null;
+
+    /** Why not {@link #AVAILABLE}, for the operator; empty if it is. */
+    static final String WHY_NOT = TURNED_OFF ? "-D" + PROPERTY + "=false is set"
+            : BYTES != null ? ""
+            : !Inet6Address.class.getModule().isOpen("java.net", Inet6InPlace.class.getModule())
+                    ? "the JVM does not open java.net to tlsjail (--add-opens java.base/java.net=ALL-UNNAMED, which the launcher passes)"
+                    : "this JDK's Inet6Address does not keep its bytes where expected";
 
     private Inet6InPlace() {
     }

@@ -168,8 +168,8 @@ public final class Daemon {
         }
         org.tlsjail.config.ConfigWarnings.of(config).forEach(w -> LOG.warn("{}", w));
         if (!BanEngine.readsIpv6InPlace()) {
-            LOG.info("the ban check copies each IPv6 source's address (16 bytes per connection); the launcher's "
-                    + "--add-opens java.base/java.net=ALL-UNNAMED avoids that");
+            LOG.info("IPv6 sources are checked through a memo of recent addresses, and each address new to it costs "
+                    + "a 16-byte copy: {}", BanEngine.whyIpv6NotReadInPlace());
         }
         joinCluster();
         bridges = startBridges(config);

@@ -88,11 +88,16 @@ class RefusalPathTest {
         return b.build();
     }
 
-    /** IPv4 and IPv6 (the engine reads an IPv6 source in place: the test JVM gets the launcher's --add-opens). */
+    /**
+     * IPv4 and IPv6, as the launcher runs the daemon (the engine reads an IPv6 source in place: the
+     * test JVM gets the launcher's --add-opens). One source here, so this checks the listener's path;
+     * a sprayer of fresh IPv6 addresses is Inet6BitsAllocationTest's.
+     */
     @ParameterizedTest
     @ValueSource(strings = {"127.0.0.1", "::1"})
     void aRefusedConnectionAllocatesNoMoreThanABareAcceptLoopAndReadsNoListenerClock(String loopback) throws Exception {
         InetAddress source = InetAddress.getByName(loopback);
+        assertThat(BanEngine.readsIpv6InPlace()).as(BanEngine.whyIpv6NotReadInPlace()).isTrue();
         CountingClock engineClock = new CountingClock();
         CountingClock listenerClock = new CountingClock();
         BanEngine engine = new BanEngine(JailConfig.defaults(), engineClock); // no sweeper: isBanned reads the clock

@@ -57,7 +57,7 @@ public class IsBannedBenchmark {
     /**
      * How the engine reads an IPv6 source: {@code in-place} (the JVM opens java.net, as the launcher
      * runs the daemon) or {@code memo} (run with {@code -Dtlsjail.inet6.in-place=false}, as an
-     * embedding application without the flag gets). A label the set-up checks against the property.
+     * embedding application without the flag gets). A label the set-up checks against the engine.
      */
     @Param({"in-place"})
     public String inet6;
@@ -77,8 +77,9 @@ public class IsBannedBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         boolean v4 = family.equals("v4");
-        if (inet6.equals("memo") != "false".equals(System.getProperty("tlsjail.inet6.in-place"))) {
-            throw new IllegalStateException("inet6=" + inet6 + " needs -Dtlsjail.inet6.in-place=false exactly for memo");
+        if (inet6.equals("in-place") != BanEngine.readsIpv6InPlace()) {
+            throw new IllegalStateException("inet6=" + inet6 + " but the engine " + (BanEngine.readsIpv6InPlace()
+                    ? "reads in place" : "uses the memo: " + BanEngine.whyIpv6NotReadInPlace()));
         }
         engine = new BanEngine(JailConfig.builder().maxBans(Math.max(bans, 100_000)).build(), InstantSource.system());
         sweeper = engine.startSweeper(); // as the daemon runs it: isBanned reads the sweeper's coarse clock
