@@ -198,24 +198,7 @@ class WhoseTimeoutTest {
         assertThat(engine.isBanned(address)).isFalse();
 
         // a further ClientHello from the source gets no server flight: it waits and is reset uncounted
-        try (Socket s = new Socket()) {
-            s.bind(new InetSocketAddress(source, 0));
-            s.connect(listener.localAddress());
-            s.getOutputStream().write(Peers.clientHello());
-            s.getOutputStream().flush();
-            Await.until("its ClientHello held at the gate", Duration.ofSeconds(30),
-                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
-            time.advance(TIMEOUT);
-            Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1);
-            s.setSoTimeout(30_000);
-            int first;
-            try {
-                first = s.getInputStream().read();
-            } catch (java.net.SocketException reset) {
-                first = -2;
-            }
-            assertThat(first).as("no server flight").isLessThan(0);
-        }
+        assertThat(firstByteAfterWaitingOutTheGate(source)).as("no server flight").isLessThan(0);
         assertThat(engine.failures(address)).isZero();
         assertThat(fail2banLines()).isEmpty();
         assertThat(listener.stats().handshakesFailed()).isZero();
@@ -255,26 +238,7 @@ class WhoseTimeoutTest {
         client = partnerHandshakeFrom(stalling, true);
         Await.until("the server's handshake thread blocked reading the first client", Duration.ofSeconds(30),
                 () -> handshakeThreadsReadingTheClient() > readingBefore);
-        try (Socket s = new Socket()) {
-            s.bind(new InetSocketAddress(waiting, 0));
-            s.connect(listener.localAddress());
-            s.getOutputStream().write(Peers.clientHello()); // its whole ClientHello, in time
-            s.getOutputStream().flush();
-            Await.until("its ClientHello waiting for a slot", Duration.ofSeconds(30),
-                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
-
-            time.advance(TIMEOUT);
-            Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1,
-                    () -> listener.stats().toString());
-            s.setSoTimeout(30_000);
-            int first;
-            try {
-                first = s.getInputStream().read();
-            } catch (java.net.SocketException reset) {
-                first = -2;
-            }
-            assertThat(first).as("reset without a byte of TLS").isLessThan(0);
-        }
+        assertThat(firstByteAfterWaitingOutTheGate(waiting)).as("reset without a byte of TLS").isLessThan(0);
         assertThat(engine.failures(InetAddress.getByName(waiting))).as("the server had no slot: not its failure").isZero();
         assertThat(listener.stats().handshakesFailed()).isZero();
 
@@ -519,6 +483,31 @@ class WhoseTimeoutTest {
     private List<String> operationalLines() {
         synchronized (operational) {
             return operational.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+        }
+    }
+
+    /**
+     * From {@code source}, a whole ClientHello (in time) that finds no handshake slot: held at the
+     * gate until the timeout passes and it is waited out; then the first byte it reads (-1 or -2,
+     * a reset, if none came).
+     */
+    private int firstByteAfterWaitingOutTheGate(String source) throws Exception {
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress(source, 0));
+            s.connect(listener.localAddress());
+            s.getOutputStream().write(Peers.clientHello());
+            s.getOutputStream().flush();
+            Await.until("its ClientHello waiting for a slot", Duration.ofSeconds(30),
+                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
+            time.advance(TIMEOUT);
+            Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1,
+                    () -> listener.stats().toString());
+            s.setSoTimeout(30_000);
+            try {
+                return s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                return -2;
+            }
         }
     }
 }
