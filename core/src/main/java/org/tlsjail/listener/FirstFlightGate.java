@@ -282,10 +282,16 @@ final class FirstFlightGate implements AutoCloseable {
     }
 
     private void retryWaiting() {
+        long now = ticker.getAsLong();
         for (java.util.Iterator<SelectionKey> it = waiting.iterator(); it.hasNext(); ) {
             SelectionKey key = it.next();
             if (!key.isValid()) {
                 it.remove();
+            } else if (now - ((Pending) key.attachment()).deadlineNanos >= 0) {
+                // its time ran out since the last deadline tick: a handshake started now would get a
+                // fresh budget of client time and end up to a whole timeout late (seen in SlowClientsTest)
+                it.remove();
+                leave(key, Exit.WAITED_OUT);
             } else if (next.mayStart(((Pending) key.attachment()).visit)) {
                 it.remove();
                 leave(key, Exit.COMPLETE);

@@ -250,6 +250,53 @@ class WhoseTimeoutTest {
         assertThat(listener.stats().serverTimeouts()).isZero();
     }
 
+    /**
+     * A slot freed after a waiting ClientHello's deadline passed but before the gate's next
+     * deadline tick: the connection is waited out, not handed a late handshake (which would start
+     * with a fresh budget of client time and end up to a whole timeout after its deadline).
+     */
+    @Test
+    void aSlotFreedAfterAWaitingClientHellosDeadlineDoesNotStartItsHandshake() throws Exception {
+        start(c -> c.maxUnprovenHandshakes(1));
+        String holder = "127.0.2.60";
+        String waiting = "127.0.2.61";
+        int readingBefore = handshakeThreadsReadingTheClient();
+        try (Socket a = new Socket(); Socket b = new Socket()) {
+            a.bind(new InetSocketAddress(holder, 0));
+            a.connect(listener.localAddress());
+            a.getOutputStream().write(Peers.clientHello()); // the only slot: its handshake waits for it
+            a.getOutputStream().flush();
+            Await.until("the holder's handshake thread reading it", Duration.ofSeconds(30),
+                    () -> handshakeThreadsReadingTheClient() > readingBefore);
+            b.bind(new InetSocketAddress(waiting, 0));
+            b.connect(listener.localAddress());
+            b.getOutputStream().write(Peers.clientHello());
+            b.getOutputStream().flush();
+            Await.until("its ClientHello waiting for a slot", Duration.ofSeconds(30),
+                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
+
+            // past the waiting one's deadline with no deadline tick since: one tick runs just before
+            // it, the next is due a tick period after that
+            time.advance(TIMEOUT.minusMillis(FirstFlightGate.DEADLINE_TICK_MILLIS / 2));
+            gateWentRoundTwice();
+            assertThat(listener.stats().waitedOut()).as("not yet due").isZero();
+            time.advance(Duration.ofMillis(FirstFlightGate.DEADLINE_TICK_MILLIS * 6 / 10));
+            a.close(); // the slot comes free: the holder's handshake ends (its own failure)
+            Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1,
+                    () -> listener.stats().toString());
+            b.setSoTimeout(30_000);
+            int first;
+            try {
+                first = b.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                first = -2;
+            }
+            assertThat(first).as("reset without a byte of TLS").isLessThan(0);
+        }
+        assertThat(engine.failures(InetAddress.getByName(waiting))).isZero();
+        assertThat(fail2banLinesFrom(waiting)).isEmpty();
+    }
+
     @Test
     void aClientSilentAtTheGateIsCutWhenItsOwnTimeIsUpNotBefore() throws Exception {
         start();
