@@ -3,6 +3,7 @@ package org.tlsjail.listener;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.math.BigInteger;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -261,37 +262,22 @@ class WhoseTimeoutTest {
         String holder = "127.0.2.60";
         String waiting = "127.0.2.61";
         int readingBefore = handshakeThreadsReadingTheClient();
-        try (Socket a = new Socket(); Socket b = new Socket()) {
-            a.bind(new InetSocketAddress(holder, 0));
-            a.connect(listener.localAddress());
-            a.getOutputStream().write(Peers.clientHello()); // the only slot: its handshake waits for it
-            a.getOutputStream().flush();
+        try (Socket a = clientHelloFrom(holder)) { // the only slot: its handshake waits for it
             Await.until("the holder's handshake thread reading it", Duration.ofSeconds(30),
                     () -> handshakeThreadsReadingTheClient() > readingBefore);
-            b.bind(new InetSocketAddress(waiting, 0));
-            b.connect(listener.localAddress());
-            b.getOutputStream().write(Peers.clientHello());
-            b.getOutputStream().flush();
-            Await.until("its ClientHello waiting for a slot", Duration.ofSeconds(30),
-                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
+            try (Socket b = waitingForASlot(waiting)) {
 
-            // past the waiting one's deadline with no deadline tick since: one tick runs just before
-            // it, the next is due a tick period after that
-            time.advance(TIMEOUT.minusMillis(FirstFlightGate.DEADLINE_TICK_MILLIS / 2));
-            gateWentRoundTwice();
-            assertThat(listener.stats().waitedOut()).as("not yet due").isZero();
-            time.advance(Duration.ofMillis(FirstFlightGate.DEADLINE_TICK_MILLIS * 6 / 10));
-            a.close(); // the slot comes free: the holder's handshake ends (its own failure)
-            Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1,
-                    () -> listener.stats().toString());
-            b.setSoTimeout(30_000);
-            int first;
-            try {
-                first = b.getInputStream().read();
-            } catch (java.net.SocketException reset) {
-                first = -2;
+                // past the waiting one's deadline with no deadline tick since: one tick runs just
+                // before it, the next is due a tick period after that
+                time.advance(TIMEOUT.minusMillis(FirstFlightGate.DEADLINE_TICK_MILLIS / 2));
+                gateWentRoundTwice();
+                assertThat(listener.stats().waitedOut()).as("not yet due").isZero();
+                time.advance(Duration.ofMillis(FirstFlightGate.DEADLINE_TICK_MILLIS * 6 / 10));
+                a.close(); // the slot comes free: the holder's handshake ends (its own failure)
+                Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1,
+                        () -> listener.stats().toString());
+                assertThat(firstByteOrReset(b)).as("reset without a byte of TLS").isLessThan(0);
             }
-            assertThat(first).as("reset without a byte of TLS").isLessThan(0);
         }
         assertThat(engine.failures(InetAddress.getByName(waiting))).isZero();
         assertThat(fail2banLinesFrom(waiting)).isEmpty();
@@ -539,22 +525,39 @@ class WhoseTimeoutTest {
      * a reset, if none came).
      */
     private int firstByteAfterWaitingOutTheGate(String source) throws Exception {
-        try (Socket s = new Socket()) {
-            s.bind(new InetSocketAddress(source, 0));
-            s.connect(listener.localAddress());
-            s.getOutputStream().write(Peers.clientHello());
-            s.getOutputStream().flush();
-            Await.until("its ClientHello waiting for a slot", Duration.ofSeconds(30),
-                    () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
+        try (Socket s = waitingForASlot(source)) {
             time.advance(TIMEOUT);
             Await.until("waited out", Duration.ofSeconds(30), () -> listener.stats().waitedOut() == 1,
                     () -> listener.stats().toString());
-            s.setSoTimeout(30_000);
-            try {
-                return s.getInputStream().read();
-            } catch (java.net.SocketException reset) {
-                return -2;
-            }
+            return firstByteOrReset(s);
+        }
+    }
+
+    /** A connection from {@code source} that sent its whole ClientHello at once. */
+    private Socket clientHelloFrom(String source) throws Exception {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(source, 0));
+        s.connect(listener.localAddress());
+        s.getOutputStream().write(Peers.clientHello());
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    /** {@link #clientHelloFrom}, once the gate holds it waiting for a handshake slot (the only one waiting). */
+    private Socket waitingForASlot(String source) throws Exception {
+        Socket s = clientHelloFrom(source);
+        Await.until("its ClientHello waiting for a slot", Duration.ofSeconds(30),
+                () -> listener.stats().waitingForSlot() == 1, () -> listener.stats().toString());
+        return s;
+    }
+
+    /** The first byte the server sent, -1 at a close, -2 at a reset. */
+    private static int firstByteOrReset(Socket s) throws IOException {
+        s.setSoTimeout(30_000);
+        try {
+            return s.getInputStream().read();
+        } catch (java.net.SocketException reset) {
+            return -2;
         }
     }
 }
